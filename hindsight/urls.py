@@ -1,0 +1,20 @@
+from django.contrib import admin
+from django.contrib.auth import views as auth_views
+from django.urls import include, path
+
+from hindsight.health import healthz
+
+urlpatterns = [
+    path("healthz", healthz, name="healthz"),
+    path("login/", auth_views.LoginView.as_view(), name="login"),
+    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("admin/", admin.site.urls),
+    path("", include("incidents.urls")),
+    path("incidents/<str:ref>/", include("postmortems.urls")),
+    path("actions/", include("actions.urls")),
+]
+
+handler400 = "hindsight.errors.bad_request"
+handler403 = "hindsight.errors.permission_denied"
+handler404 = "hindsight.errors.page_not_found"
+handler500 = "hindsight.errors.server_error"

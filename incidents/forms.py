@@ -1,0 +1,138 @@
+from __future__ import annotations
+
+from django import forms
+from django.contrib.auth import get_user_model
+
+from incidents.models import Incident, Service, Severity, Team, TimelineEntry
+
+User = get_user_model()
+
+
+class DateTimeSecondsInput(forms.DateTimeInput):
+    """A browser date-time picker that keeps seconds, read in the viewer's timezone."""
+
+    input_type = "datetime-local"
+
+    def __init__(self, attrs=None):
+        super().__init__(attrs={"step": "1", **(attrs or {})}, format="%Y-%m-%dT%H:%M:%S")
+
+
+class VersionedForm(forms.Form):
+    """Carries the version of the block the editor started from."""
+
+    base_version = forms.IntegerField(widget=forms.HiddenInput, min_value=1)
+
+
+class PersonChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, user) -> str:
+        return user.get_full_name() or user.get_username()
+
+
+class PeopleChoiceField(forms.ModelMultipleChoiceField):
+    def label_from_instance(self, user) -> str:
+        return user.get_full_name() or user.get_username()
+
+
+class SeverityChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, severity) -> str:
+        return f"{severity.name} — {severity.meaning}"
+
+
+INCIDENT_FIELD_CLASSES = {
+    "owner": PersonChoiceField,
+    "responders": PeopleChoiceField,
+    "severity": SeverityChoiceField,
+}
+INCIDENT_WIDGETS = {
+    "started_at": DateTimeSecondsInput,
+    "detected_at": DateTimeSecondsInput,
+    "mitigated_at": DateTimeSecondsInput,
+    "resolved_at": DateTimeSecondsInput,
+    "responders": forms.SelectMultiple(attrs={"size": 4}),
+    "services": forms.SelectMultiple(attrs={"size": 4}),
+}
+
+
+class IncidentCreateForm(forms.ModelForm):
+    class Meta:
+        model = Incident
+        fields = [
+            "title", "severity", "started_at", "detected_at", "team", "services",
+            "customer_facing", "private",
+        ]
+        field_classes = INCIDENT_FIELD_CLASSES
+        widgets = INCIDENT_WIDGETS
+        help_texts = {"started_at": "When it began for users, to the second if you know it."}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["severity"].queryset = Severity.objects.all()
+        self.fields["severity"].empty_label = None
+        self.fields["services"].queryset = Service.objects.all()
+        self.fields["team"].queryset = Team.objects.all()
+
+
+class IncidentHeaderForm(VersionedForm, forms.ModelForm):
+    class Meta:
+        model = Incident
+        fields = [
+            "title", "severity", "status", "started_at", "detected_at", "mitigated_at",
+            "resolved_at", "owner", "responders", "team", "services", "customer_facing",
+            "private",
+        ]
+        field_classes = INCIDENT_FIELD_CLASSES
+        widgets = INCIDENT_WIDGETS
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["severity"].empty_label = None
+        self.fields["owner"].queryset = User.objects.filter(is_active=True).order_by("first_name")
+        self.fields["responders"].queryset = self.fields["owner"].queryset
+
+
+class TimelineEntryForm(VersionedForm, forms.ModelForm):
+    class Meta:
+        model = TimelineEntry
+        fields = ["occurred_at", "kind", "text"]
+        widgets = {
+            "occurred_at": DateTimeSecondsInput,
+            "text": forms.Textarea(attrs={"rows": 2}),
+        }
+        labels = {"occurred_at": "Time", "text": "What happened"}
+
+
+class NewTimelineEntryForm(TimelineEntryForm):
+    base_version = None
+
+
+class IncidentFilterForm(forms.Form):
+    q = forms.CharField(label="Search", required=False, max_length=200)
+    severity = forms.ModelChoiceField(
+        Severity.objects.all(), required=False, empty_label="Any severity"
+    )
+    status = forms.ChoiceField(
+        choices=[("", "Any status"), ("active", "Active"), *Incident.Status.choices],
+        required=False,
+    )
+    team = forms.ModelChoiceField(Team.objects.all(), required=False, empty_label="Any team")
+    service = forms.ModelChoiceField(
+        Service.objects.all(), required=False, empty_label="Any service"
+    )
+
+    def filter(self, queryset):
+        if not self.is_valid():
+            return queryset
+        data = self.cleaned_data
+        if data["q"]:
+            queryset = queryset.filter(title__icontains=data["q"])
+        if data["severity"]:
+            queryset = queryset.filter(severity=data["severity"])
+        if data["status"] == "active":
+            queryset = queryset.filter(status__in=Incident.ACTIVE_STATUSES)
+        elif data["status"]:
+            queryset = queryset.filter(status=data["status"])
+        if data["team"]:
+            queryset = queryset.filter(team=data["team"])
+        if data["service"]:
+            queryset = queryset.filter(services=data["service"])
+        return queryset

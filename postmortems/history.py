@@ -1,0 +1,193 @@
+"""The history of a whole document: every change to every block, with diffs, and revert."""
+
+from __future__ import annotations
+
+import difflib
+import re
+from dataclasses import dataclass
+
+from django.db import transaction
+from django.db.models import QuerySet
+from django.utils.html import escape
+from django.utils.safestring import SafeString, mark_safe
+
+from actions.models import ActionItem
+from incidents.models import Incident, TimelineEntry
+from postmortems.blocks import block_save
+from postmortems.kinds import BlockKind
+from postmortems.models import Cause, Section, Why
+
+# The fields shown in a diff and restored by a revert, per kind of block.
+TRACKED_FIELDS: dict[str, tuple[str, ...]] = {
+    "incident": (
+        "title", "severity_id", "status", "started_at", "detected_at", "mitigated_at",
+        "resolved_at", "owner_id", "team_id", "customer_facing", "private",
+    ),
+    "section": ("body",),
+    "entry": ("occurred_at", "kind", "text"),
+    "cause": ("statement", "kind", "position"),
+    "why": ("question", "answer", "evidence", "position"),
+    "action": ("title", "owner_id", "due_date", "kind", "status", "cause_id", "position"),
+}
+HISTORY_LIMIT = 500
+TOKEN = re.compile(r"\s+|\w+|[^\w\s]")
+
+
+@dataclass
+class FieldChange:
+    name: str
+    before: object
+    after: object
+
+    @property
+    def diff(self) -> SafeString:
+        return word_diff(_text(self.before), _text(self.after))
+
+
+@dataclass
+class Change:
+    kind: str
+    record: object
+    label: str
+    action: str  # created, changed, deleted
+    fields: list[FieldChange]
+    revertable: bool
+
+    @property
+    def when(self):
+        return self.record.history_date
+
+    @property
+    def who(self):
+        return self.record.history_user
+
+
+def _text(value) -> str:
+    return "" if value is None else str(value)
+
+
+def word_diff(before: str, after: str) -> SafeString:
+    """Words removed in <del>, words added in <ins>, everything escaped."""
+    old, new = TOKEN.findall(before), TOKEN.findall(after)
+    parts: list[str] = []
+    matcher = difflib.SequenceMatcher(a=old, b=new, autojunk=False)
+    for op, a1, a2, b1, b2 in matcher.get_opcodes():
+        if op == "equal":
+            parts.append(escape("".join(old[a1:a2])))
+            continue
+        if a2 > a1:
+            parts.append(f"<del>{escape(''.join(old[a1:a2]))}</del>")
+        if b2 > b1:
+            parts.append(f"<ins>{escape(''.join(new[b1:b2]))}</ins>")
+    return mark_safe("".join(parts))  # noqa: S308 - every piece is escaped above
+
+
+def _history_sources(incident: Incident) -> dict[str, QuerySet]:
+    """Per kind of block, the history rows that belong to this incident's document."""
+    postmortem = incident.postmortem
+    cause_ids = Cause.history.filter(postmortem_id=postmortem.pk).values("id")
+    return {
+        "incident": Incident.history.filter(id=incident.pk),
+        "section": Section.history.filter(postmortem_id=postmortem.pk),
+        "entry": TimelineEntry.history.filter(incident_id=incident.pk),
+        "cause": Cause.history.filter(postmortem_id=postmortem.pk),
+        "why": Why.history.filter(cause_id__in=cause_ids),
+        "action": ActionItem.history.filter(incident_id=incident.pk),
+    }
+
+
+def _records(incident: Incident):
+    for kind, queryset in _history_sources(incident).items():
+        for record in queryset.select_related("history_user").order_by("history_id"):
+            yield kind, record
+
+
+def _label(kind: str, record) -> str:
+    if kind == "incident":
+        return "Incident details"
+    if kind == "section":
+        return record.title
+    if kind == "entry":
+        return f"Timeline: {record.text[:60]}"
+    if kind == "cause":
+        return f"Cause: {record.statement[:60]}"
+    if kind == "why":
+        return f"Why: {record.question[:60]}"
+    return f"Action item: {record.title[:60]}"
+
+
+def document_history(incident: Incident) -> list[Change]:
+    """Every change to the document, newest first, each compared with the one before it."""
+    previous: dict[tuple[str, int], object] = {}
+    latest: dict[tuple[str, int], object] = {}
+    changes: list[Change] = []
+    for kind, record in _records(incident):
+        key = (kind, record.id)
+        before = previous.get(key)
+        fields = TRACKED_FIELDS[kind]
+        if record.history_type == "+":
+            action = "created"
+            changed = [FieldChange(f, None, getattr(record, f)) for f in fields
+                       if getattr(record, f) not in (None, "")]
+        elif record.history_type == "-":
+            action = "deleted"
+            changed = []
+        else:
+            action = "changed"
+            changed = [
+                FieldChange(f, getattr(before, f, None), getattr(record, f))
+                for f in fields
+                if before is None or getattr(before, f) != getattr(record, f)
+            ]
+        changes.append(Change(kind, record, _label(kind, record), action, changed, False))
+        previous[key] = record
+        latest[key] = record
+    for change in changes:
+        last = latest[(change.kind, change.record.id)]
+        # A row can be brought back to any state it had, and a deleted row can be restored.
+        change.revertable = change.action != "deleted" and (
+            change.record.history_id != last.history_id or last.history_type == "-"
+        )
+    changes.sort(key=lambda c: (c.when, c.record.history_id), reverse=True)
+    return changes[:HISTORY_LIMIT]
+
+
+@dataclass
+class RevertOutcome:
+    ok: bool
+    message: str
+
+
+def history_revert(*, incident: Incident, kind: BlockKind, history_id: int, user) -> RevertOutcome:
+    """Bring a block back to the state a history row recorded, as a new version.
+
+    The revert is itself a save (version + 1, a history row naming who reverted), so it can be
+    reverted in turn. A block deleted since is restored with its old id.
+    """
+    sources = _history_sources(incident)
+    if kind.name not in sources:
+        return RevertOutcome(False, "That version no longer exists.")
+    # Only a history row of this incident's own document can be reverted to from here.
+    record = sources[kind.name].filter(history_id=history_id).first()
+    if record is None or record.history_type == "-":
+        return RevertOutcome(False, "That version no longer exists.")
+    fields = {
+        name: getattr(record, name) for name in TRACKED_FIELDS[kind.name] if name != "position"
+    }
+    live = kind.model.objects.filter(pk=record.id).first()
+    if live is None:
+        with transaction.atomic():
+            restored = record.instance
+            last_version = (
+                kind.model.history.filter(id=record.id).order_by("-history_id").first().version
+            )
+            restored.version = last_version + 1
+            restored._history_user = user
+            restored.save()
+        return RevertOutcome(True, f"Restored “{_label(kind.name, record)}”.")
+    result = block_save(block=live, changes=fields, base_version=live.version, user=user)
+    if not result.saved:
+        return RevertOutcome(False, "Someone saved this block just now; look again and retry.")
+    return RevertOutcome(
+        True, f"Reverted “{_label(kind.name, record)}” to its version {record.version}."
+    )

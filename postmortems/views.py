@@ -1,0 +1,172 @@
+"""The incident's document page and the in-place editing of its blocks."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.http import Http404, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django_htmx.http import reswap, retarget, trigger_client_event
+
+from postmortems.blocks import block_create, block_delete, block_move, block_save
+from postmortems.document import document_context, document_for_ref, incident_for_ref
+from postmortems.history import document_history, history_revert
+from postmortems.kinds import KINDS, BlockKind
+
+DOCUMENT = "postmortems/document.html"
+
+
+def _kind(name: str) -> BlockKind:
+    try:
+        return KINDS[name]
+    except KeyError:
+        raise Http404("No such kind of block") from None
+
+
+def _render_block(request, incident, kind: BlockKind, block, *, status=200, **extra):
+    context = {"incident": incident, "block": block, "kind": kind.name, **extra}
+    return render(request, f"{DOCUMENT}#{kind.partial}", context, status=status)
+
+
+def _render_form(request, incident, kind: BlockKind, block, form, *, status=200, **extra):
+    context = {"incident": incident, "block": block, "form": form, "kind": kind.name, **extra}
+    return render(request, f"{DOCUMENT}#block-form", context, status=status)
+
+
+def _render_list(request, ref: str, kind: BlockKind, block):
+    """The list a block lives in, re-rendered, replacing the list wherever the request came from."""
+    incident = document_for_ref(ref)
+    context = document_context(incident)
+    owner = kind.list_owner(block)
+    context["block"] = owner
+    response = render(request, f"{DOCUMENT}#{kind.list_partial}", context)
+    target = f"#{kind.list_partial}-{owner.pk}" if owner else f"#{kind.list_partial}"
+    return reswap(retarget(response, target), "outerHTML")
+
+
+@require_GET
+def document(request, ref: str):
+    incident = document_for_ref(ref)
+    return render(request, DOCUMENT, document_context(incident))
+
+
+@require_http_methods(["GET", "POST"])
+def block(request, ref: str, kind: str, pk: int):
+    """GET shows the block; POST saves it from the version the editor started with."""
+    incident = incident_for_ref(ref)
+    kind_ = _kind(kind)
+    current = kind_.get(incident, pk)
+    if request.method == "GET":
+        return _render_block(request, incident, kind_, current)
+
+    form = kind_.form(request.POST, instance=kind_.get(incident, pk))
+    if not form.is_valid():
+        return _render_form(request, incident, kind_, current, form, status=422)
+    changes = {
+        name: value
+        for name, value in form.cleaned_data.items()
+        if name != "base_version" and name not in kind_.m2m_fields
+    }
+    m2m = {name: form.cleaned_data[name] for name in kind_.m2m_fields}
+    result = block_save(
+        block=current,
+        changes=changes,
+        base_version=form.cleaned_data["base_version"],
+        user=request.user,
+        m2m=m2m,
+    )
+    if result.stale:
+        # Keep what they typed in the form, now based on the current version, and show the
+        # text that was saved in between beside it.
+        data = request.POST.copy()
+        data["base_version"] = result.current.version
+        stale_form = kind_.form(data, instance=result.current)
+        return _render_form(
+            request, incident, kind_, result.current, stale_form, status=409,
+            conflict=result.current,
+        )
+    if kind_.after_save:
+        kind_.after_save(result.block)
+    response = _render_block(request, incident, kind_, kind_.get(incident, pk), saved=True)
+    return trigger_client_event(response, "block-saved", {"kind": kind_.name, "id": pk})
+
+
+@require_GET
+def block_edit(request, ref: str, kind: str, pk: int):
+    incident = incident_for_ref(ref)
+    kind_ = _kind(kind)
+    current = kind_.get(incident, pk)
+    form = kind_.form(instance=current, initial={"base_version": current.version})
+    return _render_form(request, incident, kind_, current, form)
+
+
+@require_http_methods(["GET", "POST"])
+def block_new(request, ref: str, kind: str):
+    incident = incident_for_ref(ref)
+    kind_ = _kind(kind)
+    if kind_.new_block is None:
+        raise Http404("Blocks of this kind cannot be added")
+    new = kind_.new_block(incident, request)
+    if request.method == "GET":
+        return _render_form(request, incident, kind_, new, kind_.new_form(instance=new), new=True)
+    form = kind_.new_form(request.POST, instance=new)
+    if not form.is_valid():
+        return _render_form(request, incident, kind_, new, form, new=True, status=422)
+    created = block_create(block=form.instance, user=request.user)
+    return _render_list(request, ref, kind_, created)
+
+
+@require_POST
+def block_remove(request, ref: str, kind: str, pk: int):
+    incident = incident_for_ref(ref)
+    kind_ = _kind(kind)
+    if not kind_.deletable:
+        raise Http404("Blocks of this kind cannot be deleted")
+    current = kind_.get(incident, pk)
+    try:
+        base_version = int(request.POST.get("base_version", ""))
+    except ValueError:
+        return HttpResponse("The delete form is missing its version.", status=400)
+    result = block_delete(block=current, base_version=base_version, user=request.user)
+    if result.stale:
+        return _render_block(
+            request, incident, kind_, result.current, status=409,
+            notice="Someone changed this since you loaded it. Look again before deleting.",
+        )
+    return _render_list(request, ref, kind_, current)
+
+
+@require_POST
+def block_reorder(request, ref: str, kind: str, pk: int):
+    incident = incident_for_ref(ref)
+    kind_ = _kind(kind)
+    if not kind_.movable:
+        raise Http404("Blocks of this kind keep their own order")
+    offset = {"up": -1, "down": 1}.get(request.POST.get("direction", ""))
+    if offset is None:
+        return HttpResponse("Say up or down.", status=400)
+    current = kind_.get(incident, pk)
+    block_move(block=current, siblings=kind_.siblings(current), offset=offset, user=request.user)
+    return _render_list(request, ref, kind_, current)
+
+
+@require_GET
+def history(request, ref: str):
+    incident = incident_for_ref(ref)
+    changes = document_history(incident)
+    return render(
+        request, "postmortems/history.html", {"incident": incident, "changes": changes}
+    )
+
+
+@require_POST
+def revert(request, ref: str, kind: str, history_id: int):
+    incident = incident_for_ref(ref)
+    kind_ = _kind(kind)
+    outcome = history_revert(incident=incident, kind=kind_, history_id=history_id,
+                             user=request.user)
+    if outcome.ok:
+        messages.success(request, outcome.message)
+    else:
+        messages.error(request, outcome.message)
+    return redirect("history", ref=incident.ref)

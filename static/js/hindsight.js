@@ -1,0 +1,58 @@
+// Small behaviours htmx does not cover: the viewer's timezone, Esc to cancel, focus on edit.
+(function () {
+  "use strict";
+
+  var zone = Intl.DateTimeFormat().resolvedOptions().timeZone;
+  if (zone && document.cookie.indexOf("tz=" + zone) === -1) {
+    // From the next page on, the server renders times in this zone.
+    document.cookie = "tz=" + zone + "; path=/; max-age=31536000; SameSite=Lax";
+  }
+
+  document.addEventListener("keydown", function (event) {
+    if (event.key !== "Escape") return;
+    var form = event.target.closest && event.target.closest("form.block-form");
+    if (!form) return;
+    var cancel = form.querySelector("[data-cancel], [data-dismiss]");
+    if (cancel) {
+      event.preventDefault();
+      cancel.click();
+    }
+  });
+
+  document.addEventListener("click", function (event) {
+    var dismiss = event.target.closest("[data-dismiss]");
+    if (dismiss) dismiss.closest("form").remove();
+  });
+
+  document.addEventListener("htmx:afterSwap", function (event) {
+    var form = event.detail.target.matches("form.block-form")
+      ? event.detail.target
+      : event.detail.target.querySelector && event.detail.target.querySelector("form.block-form");
+    if (!form) {
+      var swapped = event.detail.elt;
+      form = swapped && swapped.querySelector && swapped.querySelector("form.block-form");
+    }
+    if (form && !form.contains(document.activeElement)) {
+      var first = form.querySelector(".errorlist + * , textarea, input:not([type=hidden]), select");
+      if (first) first.focus();
+    }
+  });
+
+  document.addEventListener("htmx:responseError", function (event) {
+    var box = document.getElementById("request-error");
+    if (!box) return;
+    var status = event.detail.xhr.status;
+    box.textContent = status === 403
+      ? "Not allowed. Your session may have ended: reload the page and log in again."
+      : "That did not work (error " + status + "). Nothing was lost; try again.";
+    box.hidden = false;
+    setTimeout(function () { box.hidden = true; }, 8000);
+  });
+
+  document.addEventListener("htmx:sendError", function () {
+    var box = document.getElementById("request-error");
+    if (!box) return;
+    box.textContent = "Cannot reach the server. Your text is still in the form; try again in a moment.";
+    box.hidden = false;
+  });
+})();
