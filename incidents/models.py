@@ -26,7 +26,10 @@ class Team(models.Model):
         on_delete=models.SET_NULL,
         related_name="led_teams",
     )
-    history = HistoricalRecords(m2m_fields=[members])
+    slack_webhook_url = models.URLField(
+        blank=True, help_text="A Slack incoming-webhook URL for this team's notifications."
+    )
+    history = HistoricalRecords(m2m_fields=[members], excluded_fields=["slack_webhook_url"])
 
     class Meta:
         ordering = ["name"]

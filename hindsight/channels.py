@@ -1,0 +1,64 @@
+"""The ways Hindsight reaches people: e-mail and Slack incoming webhooks.
+
+Each channel is one small function that either delivers or raises ChannelError, which says
+whether trying again later can help. Callers decide about retries; nothing here logs a secret
+(a webhook URL is a secret: only its host is ever logged).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import urllib.error
+import urllib.request
+from urllib.parse import urlsplit
+
+from django.conf import settings
+from django.core.mail import EmailMultiAlternatives
+
+logger = logging.getLogger(__name__)
+SLACK_TIMEOUT_SECONDS = 10
+
+
+class ChannelError(Exception):
+    def __init__(self, message: str, *, retryable: bool):
+        super().__init__(message)
+        self.retryable = retryable
+
+
+def send_email(*, to: list[str], subject: str, text: str, html: str | None = None,
+               cc: list[str] | None = None) -> None:
+    """Send one e-mail with a plain-text body and, when given, an HTML alternative."""
+    message = EmailMultiAlternatives(
+        subject=subject, body=text, from_email=settings.DEFAULT_FROM_EMAIL, to=to, cc=cc or []
+    )
+    if html:
+        message.attach_alternative(html, "text/html")
+    try:
+        message.send()
+    except OSError as error:  # SMTP connection problems are socket errors
+        raise ChannelError(f"e-mail to {len(to)} recipient(s) failed: {error}",
+                           retryable=True) from error
+
+
+def post_slack(*, webhook_url: str, payload: dict) -> None:
+    """POST a message to a Slack incoming webhook."""
+    host = urlsplit(webhook_url).hostname or "?"
+    request = urllib.request.Request(
+        webhook_url,
+        data=json.dumps(payload).encode(),
+        headers={"Content-Type": "application/json"},
+        method="POST",
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=SLACK_TIMEOUT_SECONDS) as response:
+            response.read()
+    except urllib.error.HTTPError as error:
+        # 4xx means the webhook is wrong or revoked: retrying the same request cannot help.
+        retryable = error.code >= 500 or error.code == 429
+        raise ChannelError(f"Slack webhook at {host} answered {error.code}",
+                           retryable=retryable) from None
+    except (urllib.error.URLError, TimeoutError, OSError) as error:
+        reason = getattr(error, "reason", error)
+        raise ChannelError(f"Slack webhook at {host} unreachable: {reason}",
+                           retryable=True) from None

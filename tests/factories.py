@@ -1,0 +1,66 @@
+"""Small builders for test data; each returns a saved row with sensible defaults."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from itertools import count
+
+from django.contrib.auth import get_user_model
+from django.utils import timezone
+
+from actions.models import ActionItem
+from incidents.models import Incident, Service, Severity, Team, TimelineEntry
+from incidents.opening import incident_open
+from postmortems.models import Cause, Why
+
+_numbers = count(1)
+PASSWORD = "correct horse battery staple"
+
+
+def user(username: str | None = None, **fields):
+    username = username or f"user{next(_numbers)}"
+    fields.setdefault("email", f"{username}@example.com")
+    return get_user_model().objects.create_user(username=username, password=PASSWORD, **fields)
+
+
+def team(name: str | None = None, **fields) -> Team:
+    name = name or f"Team {next(_numbers)}"
+    return Team.objects.create(name=name, slug=name.lower().replace(" ", "-"), **fields)
+
+
+def service(name: str | None = None, team_: Team | None = None) -> Service:
+    name = name or f"service-{next(_numbers)}"
+    return Service.objects.create(name=name, slug=name, team=team_ or team())
+
+
+def incident(*, owner=None, level: int = 1, title: str | None = None, services=(), **fields):
+    fields.setdefault("started_at", timezone.now() - timedelta(hours=2))
+    opened = Incident(
+        title=title or f"Checkout failing {next(_numbers)}",
+        severity=Severity.objects.get(level=level),
+        owner=owner,
+        **fields,
+    )
+    return incident_open(incident=opened, services=services,
+                         responders=[owner] if owner else [], user=owner)
+
+
+def timeline_entry(incident_: Incident, *, minutes: int = 0, text: str = "Something happened",
+                   kind: str = TimelineEntry.Kind.NOTE, user=None) -> TimelineEntry:
+    return TimelineEntry.objects.create(
+        incident=incident_, occurred_at=incident_.started_at + timedelta(minutes=minutes),
+        kind=kind, text=text, added_by=user,
+    )
+
+
+def cause(incident_: Incident, statement: str = "The pool ran dry", whys: int = 0) -> Cause:
+    made = Cause.objects.create(postmortem=incident_.postmortem, statement=statement)
+    for position in range(whys):
+        Why.objects.create(cause=made, position=position, question=f"Why {position + 1}?",
+                           answer=f"Because {position + 1}")
+    return made
+
+
+def action_item(incident_: Incident, **fields) -> ActionItem:
+    fields.setdefault("title", f"Fix thing {next(_numbers)}")
+    return ActionItem.objects.create(incident=incident_, **fields)
