@@ -1,0 +1,142 @@
+"""Playwright in Debian's Chromium against pytest-django's live server.
+
+Fixtures for every browser test:
+- `browser`: one headless Chromium for the whole run (never a downloaded one);
+- `live_url`: the live server's address;
+- `browser_page(user, viewport=(1366, 900))`: a fresh context, logged in through the real login
+  form, in a timezone that is not UTC, so the viewer's-timezone display is exercised;
+- `shot(page, name)`: a full-page PNG in tests/browser/artifacts/ (ignored by git), to look at.
+
+Every test collected here is marked `browser`, so `pytest -m "not browser"` leaves them out.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Browser, Page, expect, sync_playwright
+
+from tests import factories
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+VIEWER_TIMEZONE = "Europe/Berlin"
+LAPTOP = (1366, 900)
+PHONE = (390, 844)
+ARTIFACTS = Path(__file__).parent / "artifacts"
+HERE = Path(__file__).parent
+
+# Nothing in a test run may fetch a browser of its own.
+os.environ.setdefault("PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD", "1")
+
+
+def pytest_itemcollected(item):
+    if HERE in item.path.parents:
+        item.add_marker(pytest.mark.browser)
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(config, items):
+    """Run the browser tests last.
+
+    Playwright's sync API keeps an event loop running in the test thread from the moment the
+    browser starts, which makes Django refuse ORM calls there. Running the browser tests after
+    every other test confines that window, and the exemption it needs, to them.
+    """
+    browser_tests = [item for item in items if HERE in item.path.parents]
+    others = [item for item in items if HERE not in item.path.parents]
+    items[:] = others + browser_tests
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Browser]:
+    if not os.access(CHROMIUM, os.X_OK):
+        pytest.fail(
+            f"The browser tests need Chromium at {CHROMIUM} "
+            "(Debian: apt-get install chromium; `make test` installs it when run as root)."
+        )
+    previous = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
+    # Only while Playwright's loop runs in this thread; see pytest_collection_modifyitems.
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    playwright = sync_playwright().start()
+    try:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+    finally:
+        playwright.stop()
+        if previous is None:
+            os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
+        else:
+            os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = previous
+
+
+@pytest.fixture
+def live_url(django_db_serialized_rollback, live_server) -> str:
+    """The live server's URL, without a trailing slash.
+
+    The live server runs in another thread, so the test's rows must really be committed
+    (transactional_db). Serialized rollback puts back what the migrations created (the
+    severities) after each test's flush, for the next browser test.
+    """
+    return live_server.url
+
+
+@pytest.fixture
+def browser_page(browser, live_url) -> Iterator[Callable[..., Page]]:
+    """Open a page logged in as `user`: `browser_page(user, viewport=(390, 844))`.
+
+    A JavaScript error on any page opened this way fails the test.
+    """
+    contexts = []
+    page_errors: list[str] = []
+
+    def open_page(user, viewport: tuple[int, int] = LAPTOP) -> Page:
+        width, height = viewport
+        phone = width < 600
+        context = browser.new_context(
+            base_url=live_url,
+            viewport={"width": width, "height": height},
+            timezone_id=VIEWER_TIMEZONE,
+            locale="en-GB",
+            is_mobile=phone,
+            has_touch=phone,
+        )
+        context.set_default_timeout(10_000)
+        contexts.append(context)
+        page = context.new_page()
+        page.on("pageerror", lambda error: page_errors.append(f"{page.url}: {error}"))
+        page.goto("/login/")
+        page.get_by_label("Username").fill(user.get_username())
+        page.get_by_label("Password").fill(factories.PASSWORD)
+        page.get_by_role("button", name="Log in").click()
+        expect(page.get_by_role("button", name="Log out")).to_be_visible()
+        return page
+
+    yield open_page
+    for context in contexts:
+        context.close()
+    assert not page_errors, "JavaScript errors on the page:\n" + "\n".join(page_errors)
+
+
+@pytest.fixture
+def shot() -> Callable[[Page, str], Path]:
+    """Save a full-page screenshot as tests/browser/artifacts/<name>.png and return its path."""
+    ARTIFACTS.mkdir(exist_ok=True)
+
+    def take(page: Page, name: str) -> Path:
+        path = ARTIFACTS / f"{name}.png"
+        page.screenshot(path=str(path), full_page=True)
+        return path
+
+    return take
