@@ -26,8 +26,9 @@ class ChannelError(Exception):
         self.retryable = retryable
 
 
-def send_email(*, to: list[str], subject: str, text: str, html: str | None = None,
-               cc: list[str] | None = None) -> None:
+def send_email(
+    *, to: list[str], subject: str, text: str, html: str | None = None, cc: list[str] | None = None
+) -> None:
     """Send one e-mail with a plain-text body and, when given, an HTML alternative."""
     message = EmailMultiAlternatives(
         subject=subject, body=text, from_email=settings.DEFAULT_FROM_EMAIL, to=to, cc=cc or []
@@ -37,8 +38,9 @@ def send_email(*, to: list[str], subject: str, text: str, html: str | None = Non
     try:
         message.send()
     except OSError as error:  # SMTP connection problems are socket errors
-        raise ChannelError(f"e-mail to {len(to)} recipient(s) failed: {error}",
-                           retryable=True) from error
+        raise ChannelError(
+            f"e-mail to {len(to)} recipient(s) failed: {error}", retryable=True
+        ) from error
 
 
 def post_slack(*, webhook_url: str, payload: dict) -> None:
@@ -56,9 +58,11 @@ def post_slack(*, webhook_url: str, payload: dict) -> None:
     except urllib.error.HTTPError as error:
         # 4xx means the webhook is wrong or revoked: retrying the same request cannot help.
         retryable = error.code >= 500 or error.code == 429
-        raise ChannelError(f"Slack webhook at {host} answered {error.code}",
-                           retryable=retryable) from None
+        raise ChannelError(
+            f"Slack webhook at {host} answered {error.code}", retryable=retryable
+        ) from None
     except (urllib.error.URLError, TimeoutError, OSError) as error:
         reason = getattr(error, "reason", error)
-        raise ChannelError(f"Slack webhook at {host} unreachable: {reason}",
-                           retryable=True) from None
+        raise ChannelError(
+            f"Slack webhook at {host} unreachable: {reason}", retryable=True
+        ) from None

@@ -7,19 +7,29 @@ from django.shortcuts import render
 
 def _error(request, status: int, title: str, message: str):
     return render(
-        request, "error.html", {"title": title, "message": message, "status": status},
+        request,
+        "error.html",
+        {"title": title, "message": message, "status": status},
         status=status,
     )
 
 
 def bad_request(request, exception=None):
-    return _error(request, 400, "That request could not be understood",
-                  "It may be too large or malformed. Go back and try again with less.")
+    return _error(
+        request,
+        400,
+        "That request could not be understood",
+        "It may be too large or malformed. Go back and try again with less.",
+    )
 
 
 def permission_denied(request, exception=None):
-    return _error(request, 403, "Not allowed",
-                  "You do not have permission to do that. Ask the incident owner.")
+    return _error(
+        request,
+        403,
+        "Not allowed",
+        "You do not have permission to do that. Ask the incident owner.",
+    )
 
 
 def page_not_found(request, exception=None):
@@ -27,5 +37,9 @@ def page_not_found(request, exception=None):
 
 
 def server_error(request):
-    return _error(request, 500, "Something went wrong on our side",
-                  "The error has been logged. Your last saved change is safe; try again.")
+    return _error(
+        request,
+        500,
+        "Something went wrong on our side",
+        "The error has been logged. Your last saved change is safe; try again.",
+    )

@@ -79,7 +79,10 @@ else:
         "default": {
             "ENGINE": "django.db.backends.sqlite3",
             "NAME": VAR_DIR / "hindsight.sqlite3",
-            "OPTIONS": {"transaction_mode": "IMMEDIATE", "init_command": "PRAGMA journal_mode=WAL;"},
+            "OPTIONS": {
+                "transaction_mode": "IMMEDIATE",
+                "init_command": "PRAGMA journal_mode=WAL;",
+            },
         }
     }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and envbool(
@@ -144,6 +147,13 @@ CELERY_TIMEZONE = TIME_ZONE
 
 # Hours after an incident is resolved by which its postmortem should be written.
 HINDSIGHT_POSTMORTEM_DUE_HOURS = envint("HINDSIGHT_POSTMORTEM_DUE_HOURS", 48)
+
+# Where a published postmortem's summary is e-mailed (comma-separated; usually one list address).
+HINDSIGHT_SUMMARY_EMAILS = envlist("HINDSIGHT_SUMMARY_EMAILS")
+# The address people reach Hindsight at, for links in e-mail and Slack (no trailing slash).
+HINDSIGHT_BASE_URL = envstr("HINDSIGHT_BASE_URL")
+# Debian's Chromium prints the PDF export; without it the PDF download says so instead.
+HINDSIGHT_CHROMIUM = envstr("HINDSIGHT_CHROMIUM", "/usr/bin/chromium")
 
 LOGGING = {
     "version": 1,

@@ -57,8 +57,14 @@ class IncidentCreateForm(forms.ModelForm):
     class Meta:
         model = Incident
         fields = [
-            "title", "severity", "started_at", "detected_at", "team", "services",
-            "customer_facing", "private",
+            "title",
+            "severity",
+            "started_at",
+            "detected_at",
+            "team",
+            "services",
+            "customer_facing",
+            "private",
         ]
         field_classes = INCIDENT_FIELD_CLASSES
         widgets = INCIDENT_WIDGETS
@@ -76,8 +82,18 @@ class IncidentHeaderForm(VersionedForm, forms.ModelForm):
     class Meta:
         model = Incident
         fields = [
-            "title", "severity", "status", "started_at", "detected_at", "mitigated_at",
-            "resolved_at", "owner", "responders", "team", "services", "customer_facing",
+            "title",
+            "severity",
+            "status",
+            "started_at",
+            "detected_at",
+            "mitigated_at",
+            "resolved_at",
+            "owner",
+            "responders",
+            "team",
+            "services",
+            "customer_facing",
             "private",
         ]
         field_classes = INCIDENT_FIELD_CLASSES

@@ -141,12 +141,12 @@ class Incident(models.Model):
     def __str__(self) -> str:
         return f"{self.ref} {self.title}"
 
+    def get_absolute_url(self) -> str:
+        return reverse("document", args=[self.ref])
+
     @property
     def ref(self) -> str:
         return f"{REF_PREFIX}{self.number}"
-
-    def get_absolute_url(self) -> str:
-        return reverse("document", args=[self.ref])
 
     @property
     def is_active(self) -> bool:

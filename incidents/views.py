@@ -50,8 +50,9 @@ def dashboard(request):
 def incident_list(request):
     filters = IncidentFilterForm(request.GET or None)
     incidents = filters.filter(
-        Incident.objects.select_related("severity", "owner", "team", "postmortem")
-        .prefetch_related("services")
+        Incident.objects.select_related("severity", "owner", "team", "postmortem").prefetch_related(
+            "services"
+        )
     )
     page = Paginator(incidents, INCIDENTS_PER_PAGE).get_page(request.GET.get("page"))
     query = request.GET.copy()
@@ -59,9 +60,7 @@ def incident_list(request):
     template = "incidents/incident_list.html"
     if request.htmx and not request.htmx.boosted:
         template += "#results"
-    return render(
-        request, template, {"filters": filters, "page": page, "query": query.urlencode()}
-    )
+    return render(request, template, {"filters": filters, "page": page, "query": query.urlencode()})
 
 
 @require_http_methods(["GET", "POST"])

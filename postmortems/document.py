@@ -41,7 +41,9 @@ def document_for_ref(ref: str) -> Incident:
         "postmortem__sections",
         Prefetch(
             "postmortem__causes",
-            Cause.objects.prefetch_related(Prefetch("whys", Why.objects.order_by("position", "id"))),
+            Cause.objects.prefetch_related(
+                Prefetch("whys", Why.objects.order_by("position", "id"))
+            ),
         ),
         Prefetch("action_items", ActionItem.objects.select_related("owner", "cause")),
     )

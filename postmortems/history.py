@@ -5,11 +5,13 @@ from __future__ import annotations
 import difflib
 import re
 from dataclasses import dataclass
+from datetime import datetime
 
-from django.db import transaction
+from django.db import models, transaction
 from django.db.models import QuerySet
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
+from django.utils.timezone import localtime
 
 from actions.models import ActionItem
 from incidents.models import Incident, TimelineEntry
@@ -20,14 +22,31 @@ from postmortems.models import Cause, Section, Why
 # The fields shown in a diff and restored by a revert, per kind of block.
 TRACKED_FIELDS: dict[str, tuple[str, ...]] = {
     "incident": (
-        "title", "severity_id", "status", "started_at", "detected_at", "mitigated_at",
-        "resolved_at", "owner_id", "team_id", "customer_facing", "private",
+        "title",
+        "severity_id",
+        "status",
+        "started_at",
+        "detected_at",
+        "mitigated_at",
+        "resolved_at",
+        "owner_id",
+        "team_id",
+        "customer_facing",
+        "private",
     ),
     "section": ("body",),
     "entry": ("occurred_at", "kind", "text"),
     "cause": ("statement", "kind", "position"),
     "why": ("question", "answer", "evidence", "position"),
     "action": ("title", "owner_id", "due_date", "kind", "status", "cause_id", "position"),
+}
+KIND_MODELS: dict[str, type[models.Model]] = {
+    "incident": Incident,
+    "section": Section,
+    "entry": TimelineEntry,
+    "cause": Cause,
+    "why": Why,
+    "action": ActionItem,
 }
 HISTORY_LIMIT = 500
 TOKEN = re.compile(r"\s+|\w+|[^\w\s]")
@@ -36,12 +55,49 @@ TOKEN = re.compile(r"\s+|\w+|[^\w\s]")
 @dataclass
 class FieldChange:
     name: str
-    before: object
-    after: object
+    before: str
+    after: str
 
     @property
     def diff(self) -> SafeString:
-        return word_diff(_text(self.before), _text(self.after))
+        return word_diff(self.before, self.after)
+
+
+class ValueFormatter:
+    """Turns stored values into what a person reads: names, choice labels, local times."""
+
+    def __init__(self):
+        self.names: dict[tuple[type, object], str] = {}
+
+    def label(self, model: type[models.Model], name: str) -> str:
+        field = model._meta.get_field(name.removesuffix("_id"))
+        return str(field.verbose_name)
+
+    def __call__(self, model: type[models.Model], name: str, value) -> str:
+        if value is None or value == "":
+            return ""
+        field = model._meta.get_field(name.removesuffix("_id"))
+        if field.is_relation:
+            return self.related_name(field.related_model, value)
+        if field.choices:
+            return str(dict(field.flatchoices).get(value, value))
+        if isinstance(value, bool):
+            return "yes" if value else "no"
+        if isinstance(value, datetime):
+            return localtime(value).strftime("%Y-%m-%d %H:%M:%S")
+        return str(value)
+
+    def related_name(self, model: type[models.Model], pk) -> str:
+        key = (model, pk)
+        if key not in self.names:
+            row = model._default_manager.filter(pk=pk).first()
+            if row is None:
+                self.names[key] = f"#{pk} (deleted)"
+            elif hasattr(row, "get_full_name"):
+                self.names[key] = row.get_full_name() or row.get_username()
+            else:
+                self.names[key] = str(row)
+        return self.names[key]
 
 
 @dataclass
@@ -60,10 +116,6 @@ class Change:
     @property
     def who(self):
         return self.record.history_user
-
-
-def _text(value) -> str:
-    return "" if value is None else str(value)
 
 
 def word_diff(before: str, after: str) -> SafeString:
@@ -119,29 +171,33 @@ def _label(kind: str, record) -> str:
 def document_history(incident: Incident) -> list[Change]:
     """Every change to the document, newest first, each compared with the one before it."""
     previous: dict[tuple[str, int], object] = {}
-    latest: dict[tuple[str, int], object] = {}
     changes: list[Change] = []
+    show = ValueFormatter()
     for kind, record in _records(incident):
         key = (kind, record.id)
         before = previous.get(key)
-        fields = TRACKED_FIELDS[kind]
-        if record.history_type == "+":
+        model = KIND_MODELS[kind]
+        if record.history_type == "-":
+            action, names = "deleted", []
+        elif record.history_type == "+" or before is None:
             action = "created"
-            changed = [FieldChange(f, None, getattr(record, f)) for f in fields
-                       if getattr(record, f) not in (None, "")]
-        elif record.history_type == "-":
-            action = "deleted"
-            changed = []
+            names = [f for f in TRACKED_FIELDS[kind] if getattr(record, f) not in (None, "")]
         else:
             action = "changed"
-            changed = [
-                FieldChange(f, getattr(before, f, None), getattr(record, f))
-                for f in fields
-                if before is None or getattr(before, f) != getattr(record, f)
-            ]
-        changes.append(Change(kind, record, _label(kind, record), action, changed, False))
+            names = [f for f in TRACKED_FIELDS[kind] if getattr(before, f) != getattr(record, f)]
         previous[key] = record
-        latest[key] = record
+        if action == "changed" and not names:
+            continue  # a save that changed nothing shown here, such as the list of responders
+        fields = [
+            FieldChange(
+                show.label(model, name),
+                show(model, name, getattr(before, name)) if action == "changed" else "",
+                show(model, name, getattr(record, name)),
+            )
+            for name in names
+        ]
+        changes.append(Change(kind, record, _label(kind, record), action, fields, False))
+    latest = previous
     for change in changes:
         last = latest[(change.kind, change.record.id)]
         # A row can be brought back to any state it had, and a deleted row can be restored.

@@ -23,6 +23,15 @@ def _kind(name: str) -> BlockKind:
         raise Http404("No such kind of block") from None
 
 
+def _form(kind: BlockKind, *args, instance, new: bool = False, **kwargs):
+    """A block's form, its field ids unique on a page where several blocks are open at once."""
+    form_class = kind.new_form if new else kind.form
+    key = "new" if new else instance.pk
+    return form_class(
+        *args, instance=instance, auto_id=f"{kind.name}-{key}-%s", label_suffix="", **kwargs
+    )
+
+
 def _render_block(request, incident, kind: BlockKind, block, *, status=200, **extra):
     context = {"incident": incident, "block": block, "kind": kind.name, **extra}
     return render(request, f"{DOCUMENT}#{kind.partial}", context, status=status)
@@ -59,7 +68,7 @@ def block(request, ref: str, kind: str, pk: int):
     if request.method == "GET":
         return _render_block(request, incident, kind_, current)
 
-    form = kind_.form(request.POST, instance=kind_.get(incident, pk))
+    form = _form(kind_, request.POST, instance=kind_.get(incident, pk))
     if not form.is_valid():
         return _render_form(request, incident, kind_, current, form, status=422)
     changes = {
@@ -80,9 +89,14 @@ def block(request, ref: str, kind: str, pk: int):
         # text that was saved in between beside it.
         data = request.POST.copy()
         data["base_version"] = result.current.version
-        stale_form = kind_.form(data, instance=result.current)
+        stale_form = _form(kind_, data, instance=result.current)
         return _render_form(
-            request, incident, kind_, result.current, stale_form, status=409,
+            request,
+            incident,
+            kind_,
+            result.current,
+            stale_form,
+            status=409,
             conflict=result.current,
         )
     if kind_.after_save:
@@ -96,7 +110,7 @@ def block_edit(request, ref: str, kind: str, pk: int):
     incident = incident_for_ref(ref)
     kind_ = _kind(kind)
     current = kind_.get(incident, pk)
-    form = kind_.form(instance=current, initial={"base_version": current.version})
+    form = _form(kind_, instance=current, initial={"base_version": current.version})
     return _render_form(request, incident, kind_, current, form)
 
 
@@ -108,8 +122,10 @@ def block_new(request, ref: str, kind: str):
         raise Http404("Blocks of this kind cannot be added")
     new = kind_.new_block(incident, request)
     if request.method == "GET":
-        return _render_form(request, incident, kind_, new, kind_.new_form(instance=new), new=True)
-    form = kind_.new_form(request.POST, instance=new)
+        return _render_form(
+            request, incident, kind_, new, _form(kind_, instance=new, new=True), new=True
+        )
+    form = _form(kind_, request.POST, instance=new, new=True)
     if not form.is_valid():
         return _render_form(request, incident, kind_, new, form, new=True, status=422)
     created = block_create(block=form.instance, user=request.user)
@@ -130,7 +146,11 @@ def block_remove(request, ref: str, kind: str, pk: int):
     result = block_delete(block=current, base_version=base_version, user=request.user)
     if result.stale:
         return _render_block(
-            request, incident, kind_, result.current, status=409,
+            request,
+            incident,
+            kind_,
+            result.current,
+            status=409,
             notice="Someone changed this since you loaded it. Look again before deleting.",
         )
     return _render_list(request, ref, kind_, current)
@@ -154,17 +174,16 @@ def block_reorder(request, ref: str, kind: str, pk: int):
 def history(request, ref: str):
     incident = incident_for_ref(ref)
     changes = document_history(incident)
-    return render(
-        request, "postmortems/history.html", {"incident": incident, "changes": changes}
-    )
+    return render(request, "postmortems/history.html", {"incident": incident, "changes": changes})
 
 
 @require_POST
 def revert(request, ref: str, kind: str, history_id: int):
     incident = incident_for_ref(ref)
     kind_ = _kind(kind)
-    outcome = history_revert(incident=incident, kind=kind_, history_id=history_id,
-                             user=request.user)
+    outcome = history_revert(
+        incident=incident, kind=kind_, history_id=history_id, user=request.user
+    )
     if outcome.ok:
         messages.success(request, outcome.message)
     else:

@@ -41,23 +41,37 @@ def incident(*, owner=None, level: int = 1, title: str | None = None, services=(
         owner=owner,
         **fields,
     )
-    return incident_open(incident=opened, services=services,
-                         responders=[owner] if owner else [], user=owner)
+    return incident_open(
+        incident=opened, services=services, responders=[owner] if owner else [], user=owner
+    )
 
 
-def timeline_entry(incident_: Incident, *, minutes: int = 0, text: str = "Something happened",
-                   kind: str = TimelineEntry.Kind.NOTE, user=None) -> TimelineEntry:
+def timeline_entry(
+    incident_: Incident,
+    *,
+    minutes: int = 0,
+    text: str = "Something happened",
+    kind: str = TimelineEntry.Kind.NOTE,
+    user=None,
+) -> TimelineEntry:
     return TimelineEntry.objects.create(
-        incident=incident_, occurred_at=incident_.started_at + timedelta(minutes=minutes),
-        kind=kind, text=text, added_by=user,
+        incident=incident_,
+        occurred_at=incident_.started_at + timedelta(minutes=minutes),
+        kind=kind,
+        text=text,
+        added_by=user,
     )
 
 
 def cause(incident_: Incident, statement: str = "The pool ran dry", whys: int = 0) -> Cause:
     made = Cause.objects.create(postmortem=incident_.postmortem, statement=statement)
     for position in range(whys):
-        Why.objects.create(cause=made, position=position, question=f"Why {position + 1}?",
-                           answer=f"Because {position + 1}")
+        Why.objects.create(
+            cause=made,
+            position=position,
+            question=f"Why {position + 1}?",
+            answer=f"Because {position + 1}",
+        )
     return made
 
 

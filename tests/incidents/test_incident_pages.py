@@ -24,16 +24,19 @@ def new_incident_data(**overrides):
 
 
 def test_pages_require_login(client, incident):
-    for url in (reverse("dashboard"), reverse("incident-list"), reverse("incident-new"),
-                incident.get_absolute_url()):
+    for url in (
+        reverse("dashboard"),
+        reverse("incident-list"),
+        reverse("incident-new"),
+        incident.get_absolute_url(),
+    ):
         response = client.get(url)
         assert response.status_code == 302
         assert response["Location"].startswith(reverse("login"))
 
 
 def test_login_and_logout(client, owner):
-    response = client.post(reverse("login"), {"username": "priya",
-                                              "password": factories.PASSWORD})
+    response = client.post(reverse("login"), {"username": "priya", "password": factories.PASSWORD})
     assert response.status_code == 302
     assert client.get(reverse("dashboard")).status_code == 200
     client.post(reverse("logout"))
@@ -48,19 +51,26 @@ def test_it_opens_an_incident_with_its_postmortem(owner_client, owner):
     assert incident.owner == owner
     assert incident.postmortem.template == Postmortem.Template.FULL
     assert [s.key for s in incident.postmortem.sections.all()][:4] == [
-        "summary", "impact", "business-impact", "aftercare",
+        "summary",
+        "impact",
+        "business-impact",
+        "aftercare",
     ]
     assert incident.timeline.count() == 1
     assert incident.history.first().history_user == owner
 
 
 def test_a_minor_incident_gets_the_quick_postmortem(owner_client):
-    owner_client.post(reverse("incident-new"),
-                      new_incident_data(severity=Severity.objects.get(level=3).pk))
+    owner_client.post(
+        reverse("incident-new"), new_incident_data(severity=Severity.objects.get(level=3).pk)
+    )
     postmortem = Incident.objects.get().postmortem
     assert postmortem.template == Postmortem.Template.QUICK
     assert [s.key for s in postmortem.sections.all()] == [
-        "what-happened", "root-cause", "fix", "lessons",
+        "what-happened",
+        "root-cause",
+        "fix",
+        "lessons",
     ]
 
 
@@ -90,8 +100,7 @@ def test_bad_input_is_answered_in_the_form(owner_client, overrides, field, messa
 
 
 def test_a_huge_paste_is_refused_without_a_server_error(owner_client):
-    response = owner_client.post(reverse("incident-new"),
-                                 new_incident_data(title="x" * 3_000_000))
+    response = owner_client.post(reverse("incident-new"), new_incident_data(title="x" * 3_000_000))
     assert response.status_code == 400
     assert b"could not be understood" in response.content
     assert Incident.objects.count() == 0
@@ -104,8 +113,9 @@ def test_incident_list_filters_and_pages(owner_client, owner):
     for number in range(30):
         factories.incident(owner=owner, level=4, title=f"Flaky test {number}")
 
-    response = owner_client.get(reverse("incident-list"), {"severity": Severity.objects.get(
-        level=1).pk})
+    response = owner_client.get(
+        reverse("incident-list"), {"severity": Severity.objects.get(level=1).pk}
+    )
     assert [i.title for i in response.context["page"]] == ["Database down"]
 
     response = owner_client.get(reverse("incident-list"), {"service": db.pk, "team": payments.pk})
@@ -120,8 +130,9 @@ def test_incident_list_filters_and_pages(owner_client, owner):
 
 def test_incident_list_answers_htmx_with_the_results_only(owner_client, owner):
     factories.incident(owner=owner, title="Database down")
-    response = owner_client.get(reverse("incident-list"), {"q": "database"},
-                                headers={"HX-Request": "true"})
+    response = owner_client.get(
+        reverse("incident-list"), {"q": "database"}, headers={"HX-Request": "true"}
+    )
     content = response.content.decode()
     assert "Database down" in content
     assert content.lstrip().startswith('<div id="results">')
@@ -130,8 +141,9 @@ def test_incident_list_answers_htmx_with_the_results_only(owner_client, owner):
 
 def test_active_status_filter(owner_client, owner):
     factories.incident(owner=owner, title="Still burning")
-    factories.incident(owner=owner, title="Long gone", status=Incident.Status.RESOLVED,
-                       resolved_at=timezone.now())
+    factories.incident(
+        owner=owner, title="Long gone", status=Incident.Status.RESOLVED, resolved_at=timezone.now()
+    )
     response = owner_client.get(reverse("incident-list"), {"status": "active"})
     assert [i.title for i in response.context["page"]] == ["Still burning"]
 
@@ -139,7 +151,9 @@ def test_active_status_filter(owner_client, owner):
 def test_dashboard_shows_active_overdue_and_mine(owner_client, owner):
     active = factories.incident(owner=owner, title="Still burning")
     late = factories.incident(
-        owner=owner, title="Forgotten", status=Incident.Status.RESOLVED,
+        owner=owner,
+        title="Forgotten",
+        status=Incident.Status.RESOLVED,
         started_at=timezone.now() - timedelta(days=10),
         resolved_at=timezone.now() - timedelta(days=9),
     )
@@ -151,8 +165,9 @@ def test_dashboard_shows_active_overdue_and_mine(owner_client, owner):
 
 
 def test_resolving_sets_the_postmortem_due_date(owner):
-    incident = factories.incident(owner=owner, status=Incident.Status.RESOLVED,
-                                  resolved_at=timezone.now())
+    incident = factories.incident(
+        owner=owner, status=Incident.Status.RESOLVED, resolved_at=timezone.now()
+    )
     assert incident.postmortem.due_at == incident.resolved_at + timedelta(hours=48)
 
 

@@ -24,5 +24,4 @@ def test_seed_demo_is_idempotent_and_realistic(capsys):
     assert Incident.objects.filter(postmortem__template="quick").count() == 1
     statuses = set(ActionItem.objects.values_list("status", flat=True))
     assert statuses == {s.value for s in ActionItem.Status}
-    assert any(item.is_overdue(timezone.localdate())
-               for item in ActionItem.objects.all())
+    assert any(item.is_overdue(timezone.localdate()) for item in ActionItem.objects.all())

@@ -139,7 +139,10 @@ class Command(BaseCommand):
         cause.save()
         for position, (question, answer, evidence) in enumerate(whys):
             why = Why(
-                cause=cause, position=position, question=question, answer=answer,
+                cause=cause,
+                position=position,
+                question=question,
+                answer=answer,
                 evidence=evidence,
             )
             why._history_user = user
@@ -159,8 +162,11 @@ class Command(BaseCommand):
             level=1,
             owner=people["priya"],
             team=teams["payments"],
-            services=[services["payment-service"], services["checkout-api"],
-                      services["postgres-primary"]],
+            services=[
+                services["payment-service"],
+                services["checkout-api"],
+                services["postgres-primary"],
+            ],
             responders=[people["priya"], people["marcus"], people["lena"], people["demo"]],
             started_at=start,
             detected_at=start + timedelta(minutes=4),
@@ -171,84 +177,156 @@ class Command(BaseCommand):
         )
         if incident is None:
             return None
-        self.timeline(incident, people["priya"], start, [
-            (0, "failure", "Release 2024.18 of payment-service reaches 100% of hosts."),
-            (4, "detection", "Alert: checkout error rate above 5% for 3 minutes. Paged on-call."),
-            (7, "response", "Marcus acknowledges the page and opens the incident."),
-            (12, "escalation", "Database connections at 100/100; Lena from Platform joins."),
-            (15, "communication", "Status page: payments failing for some customers."),
-            (31, "mitigation", "Roll back payment-service to 2024.17."),
-            (38, "mitigation", "Connection count falls to 35; error rate back under 0.1%."),
-            (47, "resolution", "Checkout healthy for 10 minutes; incident resolved."),
-        ])
-        self.sections(incident, people["priya"], {
-            "summary": "For 47 minutes, about a third of card payments failed at checkout. "
-            "A release made every request open its own database connection, the primary ran "
-            "out of connections, and payments queued until they timed out. Rolling the release "
-            "back restored service.",
-            "impact": "- 31% of payment attempts failed between 14:04 and 14:51 UTC\n"
-            "- 2,140 customers saw an error at checkout; 640 retried successfully\n"
-            "- The checkout availability SLO burned 60% of its monthly budget",
-            "business-impact": "An estimated **€38,000** of orders were not placed. Support "
-            "received 112 tickets. Two enterprise customers asked for an incident report.",
-            "aftercare": "Customers who saw an error received an apology e-mail with a 10% "
-            "voucher. Both enterprise customers were sent this postmortem.",
-            "root-cause": "A refactoring of the repository layer replaced the pooled data "
-            "source with direct connections. Nothing in review, tests or the rollout "
-            "watched the connection count, so the change reached every host.",
-            "contributing-factors": "- The canary stage lasted 5 minutes, too short for the "
-            "connection count to climb\n- The connection-count alert was set at 100%, when it "
-            "was already too late",
-            "went-well": "The error-rate alert fired within 4 minutes, and the rollback runbook "
-            "worked first time.",
-            "went-poorly": "It took 8 minutes to find someone with access to the database "
-            "metrics.",
-            "lucky": "The outage began outside the evening peak.",
-            "lessons": "Connection handling is infrastructure, even when it changes in an "
-            "application pull request.",
-        })
+        self.timeline(
+            incident,
+            people["priya"],
+            start,
+            [
+                (0, "failure", "Release 2024.18 of payment-service reaches 100% of hosts."),
+                (
+                    4,
+                    "detection",
+                    "Alert: checkout error rate above 5% for 3 minutes. Paged on-call.",
+                ),
+                (7, "response", "Marcus acknowledges the page and opens the incident."),
+                (12, "escalation", "Database connections at 100/100; Lena from Platform joins."),
+                (15, "communication", "Status page: payments failing for some customers."),
+                (31, "mitigation", "Roll back payment-service to 2024.17."),
+                (38, "mitigation", "Connection count falls to 35; error rate back under 0.1%."),
+                (47, "resolution", "Checkout healthy for 10 minutes; incident resolved."),
+            ],
+        )
+        self.sections(
+            incident,
+            people["priya"],
+            {
+                "summary": "For 47 minutes, about a third of card payments failed at checkout. "
+                "A release made every request open its own database connection, the primary ran "
+                "out of connections, and payments queued until they timed out. Rolling the release "
+                "back restored service.",
+                "impact": "- 31% of payment attempts failed between 14:04 and 14:51 UTC\n"
+                "- 2,140 customers saw an error at checkout; 640 retried successfully\n"
+                "- The checkout availability SLO burned 60% of its monthly budget",
+                "business-impact": "An estimated **€38,000** of orders were not placed. Support "
+                "received 112 tickets. Two enterprise customers asked for an incident report.",
+                "aftercare": "Customers who saw an error received an apology e-mail with a 10% "
+                "voucher. Both enterprise customers were sent this postmortem.",
+                "root-cause": "A refactoring of the repository layer replaced the pooled data "
+                "source with direct connections. Nothing in review, tests or the rollout "
+                "watched the connection count, so the change reached every host.",
+                "contributing-factors": "- The canary stage lasted 5 minutes, too short for the "
+                "connection count to climb\n- The connection-count alert was set at 100%, when it "
+                "was already too late",
+                "went-well": "The error-rate alert fired within 4 minutes, and the rollback "
+                "runbook worked first time.",
+                "went-poorly": "It took 8 minutes to find someone with access to the database "
+                "metrics.",
+                "lucky": "The outage began outside the evening peak.",
+                "lessons": "Connection handling is infrastructure, even when it changes in an "
+                "application pull request.",
+            },
+        )
         cause = self.cause(
-            incident, people["priya"],
+            incident,
+            people["priya"],
             "Payment service failed for 47 minutes because database connections were exhausted.",
             [
-                ("Why did the service fail?",
-                 "Database connections were exhausted, so new requests could not be served.",
-                 "Connection count at 100/100 with 500+ requests waiting."),
-                ("Why were the connections exhausted?",
-                 "Each request opened its own connection instead of borrowing one from the pool.",
-                 "The diff replaces the pooled data source with a direct connection."),
-                ("Why did the code bypass the pool?",
-                 "A refactoring of the repository class changed how connections are obtained, "
-                 "while fixing an unrelated bug.",
-                 "Pull request 1234."),
-                ("Why was this not caught in review?",
-                 "The review focused on the bug fix; the connection change looked incidental.",
-                 "The review comments discuss only the business logic."),
-                ("Why is there no automated check for connection handling?",
-                 "No test covers connection behaviour under load, and the canary does not "
-                 "watch connection counts.",
-                 "The load-test suite has no database connection scenario."),
+                (
+                    "Why did the service fail?",
+                    "Database connections were exhausted, so new requests could not be served.",
+                    "Connection count at 100/100 with 500+ requests waiting.",
+                ),
+                (
+                    "Why were the connections exhausted?",
+                    "Each request opened its own connection instead of borrowing one from the "
+                    "pool.",
+                    "The diff replaces the pooled data source with a direct connection.",
+                ),
+                (
+                    "Why did the code bypass the pool?",
+                    "A refactoring of the repository class changed how connections are obtained, "
+                    "while fixing an unrelated bug.",
+                    "Pull request 1234.",
+                ),
+                (
+                    "Why was this not caught in review?",
+                    "The review focused on the bug fix; the connection change looked incidental.",
+                    "The review comments discuss only the business logic.",
+                ),
+                (
+                    "Why is there no automated check for connection handling?",
+                    "No test covers connection behaviour under load, and the canary does not "
+                    "watch connection counts.",
+                    "The load-test suite has no database connection scenario.",
+                ),
             ],
         )
         today = timezone.localdate()
-        self.action(incident, people["priya"], 0, title="Revert to pooled connections and add "
-                    "a unit test that fails on direct connections", owner=people["marcus"],
-                    due_date=today - timedelta(days=18), kind="corrective", status="done",
-                    cause=cause)
-        self.action(incident, people["priya"], 1, title="Alert when connection usage passes "
-                    "80% for 2 minutes", owner=people["lena"], due_date=today - timedelta(days=6),
-                    kind="detection", status="in_progress", cause=cause)
-        self.action(incident, people["priya"], 2, title="Add a connection-leak scenario to the "
-                    "load tests", owner=people["demo"], due_date=today - timedelta(days=3),
-                    kind="preventive", status="open", cause=cause)
-        self.action(incident, people["priya"], 3, title="Lengthen the canary stage to 30 minutes "
-                    "and gate on connection count", owner=None, due_date=None, kind="preventive",
-                    status="open", cause=cause)
-        self.action(incident, people["priya"], 4, title="Give on-call read access to database "
-                    "metrics", owner=people["sam"], due_date=today + timedelta(days=5),
-                    kind="mitigation", status="blocked")
-        self.action(incident, people["priya"], 5, title="Rewrite the repository layer",
-                    owner=people["marcus"], due_date=None, kind="preventive", status="wont_do")
+        self.action(
+            incident,
+            people["priya"],
+            0,
+            title="Revert to pooled connections and add "
+            "a unit test that fails on direct connections",
+            owner=people["marcus"],
+            due_date=today - timedelta(days=18),
+            kind="corrective",
+            status="done",
+            cause=cause,
+        )
+        self.action(
+            incident,
+            people["priya"],
+            1,
+            title="Alert when connection usage passes 80% for 2 minutes",
+            owner=people["lena"],
+            due_date=today - timedelta(days=6),
+            kind="detection",
+            status="in_progress",
+            cause=cause,
+        )
+        self.action(
+            incident,
+            people["priya"],
+            2,
+            title="Add a connection-leak scenario to the load tests",
+            owner=people["demo"],
+            due_date=today - timedelta(days=3),
+            kind="preventive",
+            status="open",
+            cause=cause,
+        )
+        self.action(
+            incident,
+            people["priya"],
+            3,
+            title="Lengthen the canary stage to 30 minutes and gate on connection count",
+            owner=None,
+            due_date=None,
+            kind="preventive",
+            status="open",
+            cause=cause,
+        )
+        self.action(
+            incident,
+            people["priya"],
+            4,
+            title="Give on-call read access to database metrics",
+            owner=people["sam"],
+            due_date=today + timedelta(days=5),
+            kind="mitigation",
+            status="blocked",
+        )
+        self.action(
+            incident,
+            people["priya"],
+            5,
+            title="Rewrite the repository layer",
+            owner=people["marcus"],
+            due_date=None,
+            kind="preventive",
+            status="wont_do",
+        )
         return incident
 
     def search_lag(self, people, teams, services, now):
@@ -268,36 +346,71 @@ class Command(BaseCommand):
         )
         if incident is None:
             return None
-        self.timeline(incident, people["lena"], start, [
-            (0, "failure", "Index consumer stops committing offsets after a broker restart."),
-            (22, "detection", "Support reports new products missing from search."),
-            (30, "response", "Sam finds consumer lag at 40 minutes and growing."),
-            (55, "mitigation", "Consumer restarted; lag drains."),
-            (70, "resolution", "Lag back under 30 seconds."),
-        ])
-        self.sections(incident, people["lena"], {
-            "what-happened": "After a routine broker restart the search indexer stopped making "
-            "progress. New and changed products were missing from search for 70 minutes.",
-            "root-cause": "The indexer's client does not reconnect after the broker closes the "
-            "connection during a restart.",
-            "fix": "Restarted the consumer. The client library is being upgraded, and lag now "
-            "alerts at 5 minutes.",
-            "lessons": "We found out from support, not from our own alerts.",
-        })
-        cause = self.cause(incident, people["lena"],
-                           "The search indexer stalled after a broker restart.", [
-            ("Why did the indexer stall?", "Its client did not reconnect after the restart.",
-             "Client logs end at the restart."),
-            ("Why did nobody notice for 22 minutes?", "There was no alert on consumer lag.",
-             "The alert catalogue has none for search."),
-        ])
+        self.timeline(
+            incident,
+            people["lena"],
+            start,
+            [
+                (0, "failure", "Index consumer stops committing offsets after a broker restart."),
+                (22, "detection", "Support reports new products missing from search."),
+                (30, "response", "Sam finds consumer lag at 40 minutes and growing."),
+                (55, "mitigation", "Consumer restarted; lag drains."),
+                (70, "resolution", "Lag back under 30 seconds."),
+            ],
+        )
+        self.sections(
+            incident,
+            people["lena"],
+            {
+                "what-happened": "After a routine broker restart the search indexer stopped making "
+                "progress. New and changed products were missing from search for 70 minutes.",
+                "root-cause": "The indexer's client does not reconnect after the broker closes the "
+                "connection during a restart.",
+                "fix": "Restarted the consumer. The client library is being upgraded, and lag now "
+                "alerts at 5 minutes.",
+                "lessons": "We found out from support, not from our own alerts.",
+            },
+        )
+        cause = self.cause(
+            incident,
+            people["lena"],
+            "The search indexer stalled after a broker restart.",
+            [
+                (
+                    "Why did the indexer stall?",
+                    "Its client did not reconnect after the restart.",
+                    "Client logs end at the restart.",
+                ),
+                (
+                    "Why did nobody notice for 22 minutes?",
+                    "There was no alert on consumer lag.",
+                    "The alert catalogue has none for search.",
+                ),
+            ],
+        )
         today = timezone.localdate()
-        self.action(incident, people["lena"], 0, title="Alert when indexer lag passes 5 minutes",
-                    owner=people["sam"], due_date=today - timedelta(days=2), kind="detection",
-                    status="done", cause=cause)
-        self.action(incident, people["lena"], 1, title="Upgrade the broker client library",
-                    owner=people["sam"], due_date=today + timedelta(days=3), kind="corrective",
-                    status="open", cause=cause)
+        self.action(
+            incident,
+            people["lena"],
+            0,
+            title="Alert when indexer lag passes 5 minutes",
+            owner=people["sam"],
+            due_date=today - timedelta(days=2),
+            kind="detection",
+            status="done",
+            cause=cause,
+        )
+        self.action(
+            incident,
+            people["lena"],
+            1,
+            title="Upgrade the broker client library",
+            owner=people["sam"],
+            due_date=today + timedelta(days=3),
+            kind="corrective",
+            status="open",
+            cause=cause,
+        )
         postmortem = incident.postmortem
         postmortem.status = postmortem.Status.PUBLISHED
         postmortem._history_user = people["lena"]
@@ -320,14 +433,23 @@ class Command(BaseCommand):
         )
         if incident is None:
             return None
-        self.timeline(incident, people["demo"], start, [
-            (0, "failure", "Identity provider certificate rotated on their side."),
-            (6, "detection", "Alert: SSO login failures above 20%."),
-            (11, "response", "Dana takes incident ownership; Sam joins."),
-            (24, "communication", "Support briefed; affected customers listed."),
-        ])
-        self.sections(incident, people["demo"], {
-            "summary": "Customers who sign in through single sign-on are failing to log in. "
-            "We believe a certificate rotation at the identity provider is the trigger.",
-        })
+        self.timeline(
+            incident,
+            people["demo"],
+            start,
+            [
+                (0, "failure", "Identity provider certificate rotated on their side."),
+                (6, "detection", "Alert: SSO login failures above 20%."),
+                (11, "response", "Dana takes incident ownership; Sam joins."),
+                (24, "communication", "Support briefed; affected customers listed."),
+            ],
+        )
+        self.sections(
+            incident,
+            people["demo"],
+            {
+                "summary": "Customers who sign in through single sign-on are failing to log in. "
+                "We believe a certificate rotation at the identity provider is the trigger.",
+            },
+        )
         return incident

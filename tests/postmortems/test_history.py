@@ -1,0 +1,103 @@
+"""The document's history page: every change, who and when, a readable diff, and revert."""
+
+from __future__ import annotations
+
+import pytest
+from django.test import Client
+
+from incidents.models import TimelineEntry
+from postmortems.blocks import block_delete, block_save
+from postmortems.history import document_history, word_diff
+from postmortems.models import Section
+from tests import factories
+
+pytestmark = pytest.mark.django_db
+
+
+def save_summary(incident, text, user):
+    summary = Section.objects.get(postmortem__incident=incident, key="summary")
+    return block_save(
+        block=summary, changes={"body": text}, base_version=summary.version, user=user
+    ).block
+
+
+def test_word_diff_marks_removed_and_added_words_and_escapes():
+    html = word_diff("the pool <b>ran</b> dry", "the pool ran out")
+    assert "<del>" in html and "<ins>" in html
+    assert "&lt;b&gt;" in html
+    assert "<b>" not in html
+
+
+def test_history_lists_every_change_with_who_and_a_diff(owner_client, owner, teammate, incident):
+    save_summary(incident, "Checkout failed.", owner)
+    save_summary(incident, "Checkout failed for 47 minutes.", teammate)
+
+    response = owner_client.get(f"/incidents/{incident.ref}/history/")
+
+    assert response.status_code == 200
+    changes = response.context["changes"]
+    newest = changes[0]
+    assert (newest.kind, newest.action, newest.who) == ("section", "changed", teammate)
+    assert [f.name for f in newest.fields] == ["body"]
+    assert str(newest.fields[0].diff) == "Checkout failed<ins> for 47 minutes</ins>."
+    content = response.content.decode()
+    assert "Marcus Webb" in content and "Priya Raman" in content
+    assert "Revert" in content
+
+
+def test_history_shows_deleted_timeline_entries(owner, incident):
+    entry = factories.timeline_entry(incident, text="Oops")
+    block_delete(block=entry, base_version=entry.version, user=owner)
+    actions = {(c.kind, c.action) for c in document_history(incident)}
+    assert ("entry", "deleted") in actions
+
+
+def test_revert_brings_back_an_old_text_as_a_new_version(owner_client, owner, teammate, incident):
+    save_summary(incident, "Good text", owner)
+    save_summary(incident, "Vandalised", teammate)
+    good = Section.history.get(postmortem_id=incident.postmortem.pk, key="summary", version=2)
+
+    response = owner_client.post(
+        f"/incidents/{incident.ref}/history/section/{good.history_id}/revert/"
+    )
+
+    assert response.status_code == 302
+    summary = Section.objects.get(postmortem__incident=incident, key="summary")
+    assert (summary.body, summary.version) == ("Good text", 4)
+    latest = summary.history.latest()
+    assert (latest.history_user, latest.version) == (owner, 4)
+    assert summary.history.count() == 4  # created, two saves, the revert: nothing rewritten
+
+
+def test_revert_restores_a_deleted_timeline_entry(owner_client, owner, incident):
+    entry = factories.timeline_entry(incident, text="Needed after all")
+    created = entry.history.get()
+    block_delete(block=entry, base_version=entry.version, user=owner)
+
+    owner_client.post(f"/incidents/{incident.ref}/history/entry/{created.history_id}/revert/")
+
+    restored = TimelineEntry.objects.get(pk=entry.pk)
+    assert restored.text == "Needed after all"
+    assert restored.version == 2
+
+
+def test_revert_refuses_a_history_row_of_another_incident(owner_client, owner, incident):
+    other = factories.incident(owner=owner)
+    save_summary(other, "Other incident's text", owner)
+    foreign = Section.history.filter(postmortem_id=other.postmortem.pk).earliest()
+
+    owner_client.post(f"/incidents/{incident.ref}/history/section/{foreign.history_id}/revert/")
+
+    summary = Section.objects.get(postmortem__incident=other, key="summary")
+    assert summary.body == "Other incident's text"
+    mine = Section.objects.get(postmortem__incident=incident, key="summary")
+    assert mine.version == 1
+
+
+def test_revert_is_post_only_and_needs_login(owner_client, owner, incident):
+    save_summary(incident, "Text", owner)
+    row = Section.history.filter(postmortem_id=incident.postmortem.pk, key="summary").earliest()
+    path = f"/incidents/{incident.ref}/history/section/{row.history_id}/revert/"
+    assert owner_client.get(path).status_code == 405
+    assert Client().post(path).status_code == 302
+    assert Section.objects.get(postmortem__incident=incident, key="summary").body == "Text"
