@@ -33,11 +33,18 @@ def service(name: str | None = None, team_: Team | None = None) -> Service:
     return Service.objects.create(name=name, slug=name, team=team_ or team())
 
 
+def severity(level: int) -> Severity:
+    """The severity of that level; transactional tests flush the migration's defaults."""
+    return Severity.objects.get_or_create(
+        level=level, defaults={"meaning": f"Severity {level}", "full_postmortem": level <= 2}
+    )[0]
+
+
 def incident(*, owner=None, level: int = 1, title: str | None = None, services=(), **fields):
     fields.setdefault("started_at", timezone.now() - timedelta(hours=2))
     opened = Incident(
         title=title or f"Checkout failing {next(_numbers)}",
-        severity=Severity.objects.get(level=level),
+        severity=severity(level),
         owner=owner,
         **fields,
     )
