@@ -25,15 +25,15 @@
   });
 
   document.addEventListener("htmx:afterSwap", function (event) {
-    var form = event.detail.target.matches("form.block-form")
-      ? event.detail.target
-      : event.detail.target.querySelector && event.detail.target.querySelector("form.block-form");
-    if (!form) {
-      var swapped = event.detail.elt;
-      form = swapped && swapped.querySelector && swapped.querySelector("form.block-form");
-    }
-    if (form && !form.contains(document.activeElement)) {
-      var first = form.querySelector(".errorlist + * , textarea, input:not([type=hidden]), select");
+    // Fired on each swapped-in element; with outerHTML, detail.target is the one just removed.
+    var swapped = event.target;
+    var form = swapped.matches && swapped.matches("form.block-form")
+      ? swapped
+      : swapped.querySelector && swapped.querySelector("form.block-form");
+    if (form && form.isConnected && !form.contains(document.activeElement)) {
+      // The first field to fix, else the first field to type in.
+      var first = form.querySelector("[aria-invalid=true]") ||
+        form.querySelector("textarea, input:not([type=hidden]), select");
       if (first) first.focus();
     }
   });

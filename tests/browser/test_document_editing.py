@@ -1,0 +1,211 @@
+"""A responder opens an incident and writes its postmortem in place, then walks its history."""
+
+from __future__ import annotations
+
+import io
+import re
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from django.core.management import call_command
+from playwright.sync_api import Page, expect
+
+from incidents.models import Incident, Severity, TimelineEntry
+from postmortems.models import Section
+from tests import factories
+from tests.browser.conftest import PHONE, VIEWER_TIMEZONE
+
+BERLIN = ZoneInfo(VIEWER_TIMEZONE)
+FIELD_TIME = "%Y-%m-%dT%H:%M:%S"
+SHOWN_TIME = "%Y-%m-%d %H:%M:%S"
+
+
+def an_hour_ago_in_berlin() -> datetime:
+    return (datetime.now(BERLIN) - timedelta(hours=1)).replace(second=0, microsecond=0)
+
+
+def fits_the_screen(page: Page) -> None:
+    """Nothing sticks out sideways: the page scrolls only down, as a phone reader expects."""
+    overflow = page.evaluate(
+        """() => {
+            const width = document.documentElement.clientWidth;
+            return [...document.querySelectorAll("body *")]
+                .filter(el => el.getBoundingClientRect().right > width + 1)
+                .filter(el => !el.closest(".visually-hidden"))
+                .slice(0, 5)
+                .map(el => `${el.tagName}.${el.className}: ${el.textContent.slice(0, 40)}`);
+        }"""
+    )
+    assert overflow == [], f"wider than the screen on {page.url}: {overflow}"
+
+
+def open_incident(page: Page, *, title: str, started: datetime) -> None:
+    page.get_by_role("link", name="Open an incident").first.click()
+    expect(page.get_by_role("heading", name="Open an incident")).to_be_visible()
+    page.get_by_label("Title").fill(title)
+    sev2 = Severity.objects.get(level=2)
+    page.get_by_label("Severity").select_option(label=f"{sev2.name} — {sev2.meaning}")
+    page.get_by_label("Started at").fill(started.strftime(FIELD_TIME))
+    page.get_by_role("button", name="Open incident").click()
+    expect(page.get_by_role("heading", level=1, name=title)).to_be_visible()
+
+
+def add_timeline_entry(page: Page, *, at: datetime, kind: str, text: str) -> None:
+    timeline = page.get_by_role("region", name="Timeline")
+    timeline.get_by_role("button", name="Add timeline entry").click()
+    timeline.get_by_label("Time", exact=True).fill(at.strftime(FIELD_TIME))
+    timeline.get_by_label("Kind", exact=True).select_option(label=kind)
+    timeline.get_by_label("What happened").fill(text)
+    timeline.get_by_role("button", name="Save").click()
+    expect(timeline.get_by_role("listitem").filter(has_text=text)).to_be_visible()
+
+
+def edit_summary(page: Page, text: str):
+    """Open the summary's editor, type `text`, and return the form (it replaces the section)."""
+    page.get_by_role("button", name="Edit Incident summary").click()
+    form = page.get_by_role("form", name="Incident summary")
+    form.get_by_role("textbox", name="Incident summary").fill(text)
+    return form
+
+
+def test_a_responder_opens_an_incident_and_writes_its_document_in_place(browser_page, shot):
+    owner = factories.user("priya", first_name="Priya", last_name="Raman")
+    page = browser_page(owner)
+    started = an_hour_ago_in_berlin()
+    open_incident(page, title="Checkout payments failing", started=started)
+    header = page.get_by_role("region", name="Incident details")
+    expect(header).to_contain_text(started.strftime(SHOWN_TIME))
+    expect(page.get_by_text(f"Times in {VIEWER_TIMEZONE}")).to_be_visible()
+
+    # The summary: Edit, type Markdown, Save, and read it rendered.
+    form = edit_summary(page, "Card payments **failed** for 23 minutes.\n\n- checkout\n- refunds")
+    form.get_by_role("button", name="Save").click()
+    expect(form).to_have_count(0)
+    summary = page.get_by_role("region", name="Incident summary")
+    expect(summary.locator("strong")).to_have_text("failed")
+    expect(summary.get_by_role("listitem")).to_have_text(["checkout", "refunds"])
+    expect(summary.get_by_role("status")).to_have_text("Saved.")
+
+    # Esc leaves an edit without saving what was typed.
+    form = edit_summary(page, "Half a thought")
+    form.get_by_role("textbox").press("Escape")
+    expect(form).to_have_count(0)
+    expect(summary).to_contain_text("Card payments failed for 23 minutes.")
+    expect(summary).not_to_contain_text("Half a thought")
+
+    # Timeline entries to the second, shown in the order they happened, whatever the order typed.
+    mitigated = started + timedelta(minutes=12, seconds=7)
+    escalated = started + timedelta(minutes=3, seconds=41)
+    add_timeline_entry(page, at=mitigated, kind="Mitigation", text="Rolled back to 4.12.0")
+    add_timeline_entry(page, at=escalated, kind="Escalation", text="Paged the database team")
+    entries = page.get_by_role("region", name="Timeline").get_by_role("listitem")
+    expect(entries).to_have_count(3)
+    expect(entries.nth(0)).to_contain_text("Incident opened")
+    expect(entries.nth(1)).to_contain_text(escalated.strftime(SHOWN_TIME))
+    expect(entries.nth(1)).to_contain_text("Paged the database team")
+    expect(entries.nth(2)).to_contain_text(mitigated.strftime(SHOWN_TIME))
+    stored = TimelineEntry.objects.get(text="Rolled back to 4.12.0").occurred_at
+    assert stored == mitigated, "the time typed in Berlin is the moment stored"
+
+    # A form that does not validate says why, where the person typed.
+    timeline = page.get_by_role("region", name="Timeline")
+    timeline.get_by_role("button", name="Add timeline entry").click()
+    timeline.get_by_label("Time", exact=True).fill(mitigated.strftime(FIELD_TIME))
+    timeline.get_by_role("button", name="Save").click()
+    new_entry = timeline.get_by_role("form", name="New timeline entry")
+    expect(new_entry.get_by_role("alert")).to_contain_text("Please fix the fields marked below.")
+    expect(new_entry).to_contain_text("This field is required.")
+    expect(new_entry.get_by_label("What happened")).to_be_focused()
+    shot(page, "document-invalid-entry-laptop")
+    new_entry.get_by_role("button", name="Cancel").click()
+    expect(new_entry).to_have_count(0)
+
+    header.get_by_role("button", name="Edit incident details").click()
+    header_form = page.get_by_role("form", name="Incident details")
+    header_form.get_by_label("Resolved at").fill(
+        (started - timedelta(minutes=5)).strftime(FIELD_TIME)
+    )
+    header_form.get_by_role("button", name="Save").click()
+    expect(header_form).to_contain_text("cannot be before the incident started")
+    header_form.get_by_label("Title").press("Escape")
+    expect(header_form).to_have_count(0)
+    expect(page.get_by_role("region", name="Incident details")).to_be_visible()
+    assert Incident.objects.get(title="Checkout payments failing").resolved_at is None
+
+    page.evaluate("window.scrollTo(0, 0)")
+    shot(page, "document-laptop")
+
+    phone = browser_page(owner, viewport=PHONE)
+    phone.goto(page.url)
+    expect(phone.get_by_role("heading", level=1)).to_have_text("Checkout payments failing")
+    fits_the_screen(phone)
+    shot(phone, "document-phone")
+
+
+def test_history_shows_each_change_with_a_diff_and_reverts_a_block(browser_page, shot):
+    owner = factories.user("priya", first_name="Priya", last_name="Raman")
+    incident = factories.incident(owner=owner, level=2, title="Search results stale")
+    page = browser_page(owner)
+    page.goto(incident.get_absolute_url())
+
+    for text in ("The indexer stalled for 40 minutes.", "The indexer lagged for 40 minutes."):
+        edit_summary(page, text).get_by_role("button", name="Save").click()
+        expect(page.get_by_role("region", name="Incident summary")).to_contain_text(text)
+
+    page.get_by_role("link", name="History").click()
+    expect(page.get_by_role("heading", name="History")).to_be_visible()
+    changes = page.get_by_role("listitem").filter(has_text="changed Incident summary")
+    expect(changes).to_have_count(2)
+    latest = changes.first
+    expect(latest).to_contain_text("Priya Raman")
+    expect(latest).to_contain_text("version 3")
+    expect(latest.get_by_role("deletion")).to_have_text("stalled")
+    expect(latest.get_by_role("insertion")).to_have_text("lagged")
+    shot(page, "history-laptop")
+
+    changes.last.get_by_role("button", name="Revert Incident summary to this version").click()
+    expect(page.get_by_role("status")).to_contain_text(
+        "Reverted “Incident summary” to its version 2."
+    )
+    reverted = page.get_by_role("listitem").filter(has_text="changed Incident summary").first
+    expect(reverted).to_contain_text("version 4")
+    expect(reverted.get_by_role("insertion")).to_have_text("stalled")
+    summary = Section.objects.get(postmortem__incident=incident, key="summary")
+    assert (summary.version, summary.body) == (4, "The indexer stalled for 40 minutes.")
+
+    page.get_by_role("link", name=re.compile(incident.ref)).click()
+    expect(page.get_by_role("region", name="Incident summary")).to_contain_text("stalled")
+
+    phone = browser_page(owner, viewport=PHONE)
+    phone.goto(f"{incident.get_absolute_url()}history/")
+    fits_the_screen(phone)
+    shot(phone, "history-phone")
+
+
+def test_every_page_fits_a_phone(browser_page, shot):
+    call_command("seed_demo", stdout=io.StringIO())
+    reader = factories.user("reader", first_name="Rea", last_name="Der")
+    page = browser_page(reader, viewport=PHONE)
+    for name, path in [
+        ("dashboard", "/"),
+        ("incident-list", "/incidents/"),
+        ("incident-new", "/incidents/new/"),
+        ("actions-mine", "/actions/mine/"),
+    ]:
+        page.goto(path)
+        fits_the_screen(page)
+        shot(page, f"{name}-phone")
+
+    page.goto("/incidents/")
+    page.get_by_role("link", name=re.compile("database connections exhausted")).click()
+    expect(page.get_by_role("region", name="Causes and their whys")).to_be_visible()
+    fits_the_screen(page)
+    shot(page, "demo-document-phone")
+    page.get_by_role("button", name="Edit incident details").click()
+    expect(page.get_by_role("form", name="Incident details")).to_be_visible()
+    fits_the_screen(page)
+    shot(page, "demo-header-form-phone")
+
+    laptop = browser_page(reader)
+    laptop.goto(page.url)
+    shot(laptop, "demo-document-laptop")
