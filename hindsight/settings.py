@@ -129,16 +129,23 @@ STORAGES = {
 # Requests with a body larger than this are refused before a view sees them.
 DATA_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 
-EMAIL_BACKEND_PATH = envstr("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
-MAILERS = {"default": {"BACKEND": EMAIL_BACKEND_PATH}}
-if EMAIL_BACKEND_PATH.endswith("smtp.EmailBackend"):
-    MAILERS["default"]["OPTIONS"] = {
-        "host": envstr("EMAIL_HOST", "localhost"),
-        "port": envint("EMAIL_PORT", 587),
-        "username": envstr("EMAIL_HOST_USER"),
-        "password": envstr("EMAIL_HOST_PASSWORD"),
-        "use_tls": envbool("EMAIL_USE_TLS", True),
-    }
+
+def mailers(backend: str) -> dict:
+    """The default mailer; SMTP reads its server from EMAIL_HOST, EMAIL_PORT and the rest."""
+    default: dict = {"BACKEND": backend}
+    if backend.endswith("smtp.EmailBackend"):
+        default["OPTIONS"] = {
+            "host": envstr("EMAIL_HOST", "localhost"),
+            "port": envint("EMAIL_PORT", 587),
+            "username": envstr("EMAIL_HOST_USER"),
+            "password": envstr("EMAIL_HOST_PASSWORD"),
+            "use_tls": envbool("EMAIL_USE_TLS", True),
+        }
+    return {"default": default}
+
+
+# Development prints mail to the console; hindsight.settings_production defaults to SMTP.
+MAILERS = mailers(envstr("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend"))
 DEFAULT_FROM_EMAIL = envstr("DEFAULT_FROM_EMAIL", "Hindsight <hindsight@localhost>")
 
 CELERY_BROKER_URL = REDIS_URL or "memory://"
