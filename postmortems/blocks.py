@@ -1,8 +1,10 @@
-"""Saving the blocks of a document: optimistic versions, history, never a silent overwrite.
+"""Saving the blocks of a document: optimistic versions, merges, history, live events.
 
 A block is any row people edit on the document page (a section, a timeline entry, a cause, a
 why, an action item, the incident header). Each carries a `version`; a save names the version
-it started from and is refused when someone else saved in between.
+it started from. When someone saved in between, a section's text is merged three ways (the base
+is the history row at the editor's version); anything that cannot be merged cleanly overwrites
+nothing and is kept as a conflict copy. Every change is announced to open pages after commit.
 """
 
 from __future__ import annotations
@@ -13,6 +15,9 @@ from typing import Any
 
 from django.db import models, transaction
 
+from postmortems.live import publish_on_commit
+from postmortems.merge import merge3
+
 
 @dataclass
 class SaveResult:
@@ -20,6 +25,10 @@ class SaveResult:
     saved: bool
     # The row as it is now, when the save was refused because it started from an old version.
     current: models.Model | None = None
+    # True when the saved text is a merge of this save with one made in between.
+    merged: bool = False
+    # The kept copy of the text that could not be merged.
+    conflict: models.Model | None = None
     errors: dict[str, list[str]] = field(default_factory=dict)
 
     @property
@@ -33,6 +42,30 @@ def _save_with_history(block: models.Model, user) -> None:
     block.save()
 
 
+def _merged_changes(
+    locked: models.Model, changes: dict[str, Any], base_version: int, merge_fields: tuple
+) -> dict[str, Any] | None:
+    """The changes merged with what was saved since `base_version`, or None if they can't be."""
+    if not merge_fields or not set(changes) <= set(merge_fields):
+        return None
+    # Two history rows can share a timestamp, never a version: find the base by version.
+    base = (
+        type(locked)
+        .history.filter(id=locked.pk, version=base_version)
+        .order_by("-history_id")
+        .first()
+    )
+    if base is None:
+        return None
+    merged = {}
+    for name, mine in changes.items():
+        result = merge3(getattr(base, name), getattr(locked, name), mine)
+        if not result.clean:
+            return None
+        merged[name] = result.text
+    return merged
+
+
 def block_save(
     *,
     block: models.Model,
@@ -40,32 +73,67 @@ def block_save(
     base_version: int,
     user,
     m2m: dict[str, Iterable] | None = None,
+    merge_fields: tuple[str, ...] = (),
 ) -> SaveResult:
-    """Apply `changes` to `block` if nobody saved it since `base_version`.
+    """Apply `changes` to `block`, starting from the version the editor saw.
 
     1. Lock the row, so two saves of one block run one after the other.
-    2. If its version is not the one the editor started from, change nothing and hand back
-       the current row, for the editor to see beside their own text.
-    3. Otherwise apply the changes, bump the version, validate and save; simple_history writes
-       the history row in the same transaction.
+    2. If nobody saved since `base_version`, apply the changes.
+    3. If someone did and every changed field is mergeable text, merge three ways; a clean
+       merge is applied like any save.
+    4. Otherwise change nothing: keep the editor's text as a conflict copy (for mergeable
+       fields) and hand back the current row, to be shown beside it.
+    5. Bump the version, validate and save; simple_history writes the history row in the same
+       transaction, and the live event goes out once it commits.
     """
     model = type(block)
     with transaction.atomic():
         locked = model.objects.select_for_update().get(pk=block.pk)
+        merged = False
         if locked.version != base_version:
-            return SaveResult(block=block, saved=False, current=locked)
+            merged_changes = _merged_changes(locked, changes, base_version, merge_fields)
+            if merged_changes is None:
+                conflict = None
+                if merge_fields and set(changes) <= set(merge_fields):
+                    conflict = conflict_copy_keep(
+                        block=locked, changes=changes, base_version=base_version, user=user
+                    )
+                return SaveResult(block=block, saved=False, current=locked, conflict=conflict)
+            changes, merged = merged_changes, True
+        if all(getattr(locked, name) == value for name, value in changes.items()) and not m2m:
+            # Nothing to change (an autosave of text already saved, or a merge that adds
+            # nothing): no new version, no history row, no event.
+            return SaveResult(block=locked, saved=True, merged=merged)
         for name, value in changes.items():
             setattr(locked, name, value)
-        locked.version = base_version + 1
+        locked.version += 1
         _save_with_history(locked, user)
         for name, values in (m2m or {}).items():
             getattr(locked, name).set(values)
-    return SaveResult(block=locked, saved=True)
+        publish_on_commit(locked, "saved", user, merged=merged)
+    return SaveResult(block=locked, saved=True, merged=merged)
+
+
+def conflict_copy_keep(*, block: models.Model, changes: dict[str, Any], base_version: int, user):
+    from postmortems.models import ConflictCopy, Section
+
+    if not isinstance(block, Section) or "body" not in changes:
+        return None
+    copy = ConflictCopy(
+        section=block,
+        author=user,
+        text=changes["body"],
+        base_version=base_version,
+        against_version=block.version,
+    )
+    _save_with_history(copy, user)
+    return copy
 
 
 def block_create(*, block: models.Model, user) -> models.Model:
     with transaction.atomic():
         _save_with_history(block, user)
+        publish_on_commit(block, "created", user)
     return block
 
 
@@ -78,6 +146,7 @@ def block_delete(*, block: models.Model, base_version: int, user) -> SaveResult:
             return SaveResult(block=block, saved=True)
         if locked.version != base_version:
             return SaveResult(block=block, saved=False, current=locked)
+        publish_on_commit(locked, "deleted", user)
         locked._history_user = user
         locked.delete()
     return SaveResult(block=block, saved=True)
@@ -101,4 +170,5 @@ def block_move(*, block: models.Model, siblings: models.QuerySet, offset: int, u
                 row.position = position
                 row.version += 1
                 _save_with_history(row, user)
+        publish_on_commit(block, "moved", user)
     return True

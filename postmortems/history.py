@@ -17,6 +17,7 @@ from actions.models import ActionItem
 from incidents.models import Incident, TimelineEntry
 from postmortems.blocks import block_save
 from postmortems.kinds import BlockKind
+from postmortems.live import publish_on_commit
 from postmortems.models import Cause, Section, Why
 
 # The fields shown in a diff and restored by a revert, per kind of block.
@@ -134,7 +135,7 @@ def word_diff(before: str, after: str) -> SafeString:
     return mark_safe("".join(parts))  # noqa: S308 - every piece is escaped above
 
 
-def _history_sources(incident: Incident) -> dict[str, QuerySet]:
+def history_sources(incident: Incident) -> dict[str, QuerySet]:
     """Per kind of block, the history rows that belong to this incident's document."""
     postmortem = incident.postmortem
     cause_ids = Cause.history.filter(postmortem_id=postmortem.pk).values("id")
@@ -149,7 +150,7 @@ def _history_sources(incident: Incident) -> dict[str, QuerySet]:
 
 
 def _records(incident: Incident):
-    for kind, queryset in _history_sources(incident).items():
+    for kind, queryset in history_sources(incident).items():
         for record in queryset.select_related("history_user").order_by("history_id"):
             yield kind, record
 
@@ -220,7 +221,7 @@ def history_revert(*, incident: Incident, kind: BlockKind, history_id: int, user
     The revert is itself a save (version + 1, a history row naming who reverted), so it can be
     reverted in turn. A block deleted since is restored with its old id.
     """
-    sources = _history_sources(incident)
+    sources = history_sources(incident)
     if kind.name not in sources:
         return RevertOutcome(False, "That version no longer exists.")
     # Only a history row of this incident's own document can be reverted to from here.
@@ -240,6 +241,7 @@ def history_revert(*, incident: Incident, kind: BlockKind, history_id: int, user
             restored.version = last_version + 1
             restored._history_user = user
             restored.save()
+            publish_on_commit(restored, "created", user)
         return RevertOutcome(True, f"Restored “{_label(kind.name, record)}”.")
     result = block_save(block=live, changes=fields, base_version=live.version, user=user)
     if not result.saved:

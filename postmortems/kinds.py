@@ -32,6 +32,8 @@ class BlockKind:
     siblings: Callable[[models.Model], models.QuerySet] | None = None
     deletable: bool = False
     m2m_fields: tuple[str, ...] = ()
+    # Text fields merged three ways when someone saved in between; see postmortems.merge.
+    merge_fields: tuple[str, ...] = ()
     after_save: Callable[[models.Model], None] | None = None
 
     @property
@@ -88,6 +90,7 @@ KINDS: dict[str, BlockKind] = {
             form=SectionForm,
             partial="section",
             queryset=lambda incident: Section.objects.filter(postmortem__incident=incident),
+            merge_fields=("body",),
         ),
         BlockKind(
             name="entry",

@@ -8,10 +8,12 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import reswap, retarget, trigger_client_event
 
+from hindsight.bus import get_bus
 from postmortems.blocks import block_create, block_delete, block_move, block_save
 from postmortems.document import document_context, document_for_ref, incident_for_ref
 from postmortems.history import document_history, history_revert
 from postmortems.kinds import KINDS, BlockKind
+from postmortems.live import document_channel
 
 DOCUMENT = "postmortems/document.html"
 
@@ -55,8 +57,12 @@ def _render_list(request, ref: str, kind: BlockKind, block):
 
 @require_GET
 def document(request, ref: str):
-    incident = document_for_ref(ref)
-    return render(request, DOCUMENT, document_context(incident))
+    # Read the event position before the document: whatever is saved after this point is
+    # replayed when the page's event stream connects, so nothing falls in between.
+    last_event_id = get_bus().last_id(document_channel(incident_for_ref(ref).pk))
+    context = document_context(document_for_ref(ref))
+    context["last_event_id"] = last_event_id
+    return render(request, DOCUMENT, context)
 
 
 @require_http_methods(["GET", "POST"])
@@ -83,6 +89,7 @@ def block(request, ref: str, kind: str, pk: int):
         base_version=form.cleaned_data["base_version"],
         user=request.user,
         m2m=m2m,
+        merge_fields=kind_.merge_fields,
     )
     if result.stale:
         # Keep what they typed in the form, now based on the current version, and show the
@@ -101,7 +108,9 @@ def block(request, ref: str, kind: str, pk: int):
         )
     if kind_.after_save:
         kind_.after_save(result.block)
-    response = _render_block(request, incident, kind_, kind_.get(incident, pk), saved=True)
+    response = _render_block(
+        request, incident, kind_, kind_.get(incident, pk), saved=True, merged=result.merged
+    )
     return trigger_client_event(response, "block-saved", {"kind": kind_.name, "id": pk})
 
 

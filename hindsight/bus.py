@@ -1,0 +1,336 @@
+"""The live-update bus: events per document channel, replay after a reconnect, and presence.
+
+With REDIS_URL set, events go to a bounded Redis stream per channel (the replayable record) and
+are announced on Redis pub/sub, which one long-lived listener per process fans out to the open
+event streams. Without Redis, an in-process bus does the same for a single server process.
+
+Publishing never raises: a save must succeed even when the bus is down; pages then fall back to
+polling the history tables.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import json
+import logging
+import secrets
+import threading
+import time
+from collections import defaultdict, deque
+from dataclasses import dataclass, field
+
+from django.conf import settings
+
+logger = logging.getLogger(__name__)
+
+PREFIX = "hindsight:"
+STREAM_LENGTH = 1000
+PRESENCE_TTL_SECONDS = 20
+
+
+class BusUnavailable(Exception):
+    """The bus cannot deliver live events right now."""
+
+
+LOST = object()  # put on a subscription's queue when the bus connection is gone
+
+
+@dataclass(eq=False)
+class Subscription:
+    channel: str
+    queue: asyncio.Queue = field(default_factory=asyncio.Queue)
+    on_close: object = None
+
+    async def get(self, timeout: float):
+        """The next (id, event), None after `timeout` seconds, or LOST."""
+        try:
+            return await asyncio.wait_for(self.queue.get(), timeout)
+        except TimeoutError:
+            return None
+
+    def close(self) -> None:
+        if self.on_close:
+            self.on_close(self)
+            self.on_close = None
+
+
+def _stream_id_key(event_id: str) -> tuple[int, int]:
+    milliseconds, _, sequence = event_id.partition("-")
+    return int(milliseconds), int(sequence or 0)
+
+
+class InProcessBus:
+    """One server process: events kept in memory, subscribers woken on their event loops."""
+
+    def __init__(self) -> None:
+        self.boot = secrets.token_hex(4)
+        self.counter = itertools.count(1)
+        self.lock = threading.Lock()
+        self.events: dict[str, deque] = defaultdict(lambda: deque(maxlen=STREAM_LENGTH))
+        self.subscribers: dict[str, set[tuple[asyncio.AbstractEventLoop, Subscription]]] = (
+            defaultdict(set)
+        )
+        self.presence: dict[str, dict[str, dict]] = defaultdict(dict)
+
+    def publish(self, channel: str, event: dict) -> str | None:
+        with self.lock:
+            event_id = f"{self.boot}-{next(self.counter)}"
+            self.events[channel].append((event_id, event))
+            listeners = list(self.subscribers[channel])
+        for loop, subscription in listeners:
+            try:
+                loop.call_soon_threadsafe(subscription.queue.put_nowait, (event_id, event))
+            except RuntimeError:  # that loop has closed; its stream is gone
+                self._unsubscribe(channel, loop, subscription)
+        return event_id
+
+    def last_id(self, channel: str) -> str:
+        with self.lock:
+            events = self.events.get(channel)
+            return events[-1][0] if events else f"{self.boot}-0"
+
+    async def subscribe(self, channel: str) -> Subscription:
+        loop = asyncio.get_running_loop()
+        subscription = Subscription(channel)
+        subscription.on_close = lambda s: self._unsubscribe(channel, loop, s)
+        with self.lock:
+            self.subscribers[channel].add((loop, subscription))
+        return subscription
+
+    def _unsubscribe(self, channel, loop, subscription) -> None:
+        with self.lock:
+            self.subscribers[channel].discard((loop, subscription))
+
+    async def replay(self, channel: str, after_id: str) -> list[tuple[str, dict]] | None:
+        """Events after `after_id`, or None when they cannot all be told (restart, trimmed)."""
+        boot, _, number = after_id.partition("-")
+        if boot != self.boot or not number.isdigit():
+            return None
+        after = int(number)
+        with self.lock:
+            events = list(self.events.get(channel, ()))
+        if not events:
+            return [] if after == 0 else None
+        first = int(events[0][0].partition("-")[2])
+        if after < first - 1:
+            return None
+        return [(eid, event) for eid, event in events if int(eid.partition("-")[2]) > after]
+
+    def presence_beat(self, channel: str, member: str, data: dict) -> bool:
+        """Record a heartbeat; True when this changes what others see."""
+        now = time.time()
+        with self.lock:
+            before = self.presence[channel].get(member)
+            self.presence[channel][member] = {**data, "seen": now}
+        return before is None or _visible(before) != _visible(data) or _expired(before, now)
+
+    def presence_leave(self, channel: str, member: str) -> None:
+        with self.lock:
+            self.presence[channel].pop(member, None)
+
+    def presence_list(self, channel: str) -> list[dict]:
+        now = time.time()
+        with self.lock:
+            members = self.presence[channel]
+            for member in [m for m, data in members.items() if _expired(data, now)]:
+                del members[member]
+            return [dict(data, member=member) for member, data in members.items()]
+
+    def healthy(self) -> bool:
+        return True
+
+
+def _visible(data: dict) -> tuple:
+    return tuple(sorted((k, v) for k, v in data.items() if k != "seen"))
+
+
+def _expired(data: dict, now: float) -> bool:
+    return data.get("seen", 0) < now - PRESENCE_TTL_SECONDS
+
+
+class RedisBus:
+    """Events in a capped Redis stream per channel, announced on pub/sub."""
+
+    def __init__(self, url: str) -> None:
+        import redis
+
+        self.url = url
+        self.redis = redis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=1)
+        self.errors = (redis.RedisError, OSError)
+        self.listeners: dict[asyncio.AbstractEventLoop, _RedisListener] = {}
+
+    def _stream(self, channel: str) -> str:
+        return f"{PREFIX}stream:{channel}"
+
+    def publish(self, channel: str, event: dict) -> str | None:
+        try:
+            event_id = self.redis.xadd(
+                self._stream(channel),
+                {"event": json.dumps(event)},
+                maxlen=STREAM_LENGTH,
+                approximate=True,
+            ).decode()
+            self.redis.publish(
+                f"{PREFIX}bus:{channel}", json.dumps({"id": event_id, "event": event})
+            )
+            return event_id
+        except self.errors as error:
+            logger.warning("live bus: publish to %s failed: %s", channel, error)
+            return None
+
+    def last_id(self, channel: str) -> str:
+        try:
+            entries = self.redis.xrevrange(self._stream(channel), count=1)
+        except self.errors:
+            return ""  # unknown: the page starts without catch-up
+        return entries[0][0].decode() if entries else "0-0"
+
+    async def subscribe(self, channel: str) -> Subscription:
+        loop = asyncio.get_running_loop()
+        listener = self.listeners.get(loop)
+        if listener is None or not listener.alive:
+            listener = _RedisListener(self.url, self.errors)
+            self.listeners[loop] = listener
+        await listener.start()
+        return listener.add(channel)
+
+    async def replay(self, channel: str, after_id: str) -> list[tuple[str, dict]] | None:
+        try:
+            after = _stream_id_key(after_id)
+        except ValueError:
+            return None
+        import redis.asyncio as aioredis
+
+        client = aioredis.Redis.from_url(self.url, socket_timeout=2, socket_connect_timeout=1)
+        try:
+            first = await client.xrange(self._stream(channel), count=1)
+            if after != (0, 0) and first and _stream_id_key(first[0][0].decode()) > after:
+                return None  # trimmed past the point the page last saw
+            entries = await client.xrange(self._stream(channel), min=f"({after_id}")
+        except self.errors as error:
+            raise BusUnavailable(str(error)) from error
+        finally:
+            await client.aclose()
+        return [(eid.decode(), json.loads(fields[b"event"])) for eid, fields in entries]
+
+    def _presence_key(self, channel: str) -> str:
+        return f"{PREFIX}presence:{channel}"
+
+    def presence_beat(self, channel: str, member: str, data: dict) -> bool:
+        key = self._presence_key(channel)
+        now = time.time()
+        try:
+            before = self.redis.hget(key, member)
+            pipe = self.redis.pipeline()
+            pipe.hset(key, member, json.dumps({**data, "seen": now}))
+            pipe.expire(key, PRESENCE_TTL_SECONDS * 3)
+            pipe.execute()
+        except self.errors as error:
+            logger.warning("live bus: presence unavailable: %s", error)
+            return False
+        if before is None:
+            return True
+        before = json.loads(before)
+        return _visible(before) != _visible(data) or _expired(before, now)
+
+    def presence_leave(self, channel: str, member: str) -> None:
+        try:
+            self.redis.hdel(self._presence_key(channel), member)
+        except self.errors as error:
+            logger.warning("live bus: presence unavailable: %s", error)
+
+    def presence_list(self, channel: str) -> list[dict]:
+        key = self._presence_key(channel)
+        now = time.time()
+        try:
+            members = self.redis.hgetall(key)
+            gone = [m for m, raw in members.items() if _expired(json.loads(raw), now)]
+            if gone:
+                self.redis.hdel(key, *gone)
+        except self.errors as error:
+            logger.warning("live bus: presence unavailable: %s", error)
+            return []
+        return [
+            dict(json.loads(raw), member=member.decode())
+            for member, raw in members.items()
+            if member not in gone
+        ]
+
+    def healthy(self) -> bool:
+        try:
+            return bool(self.redis.ping())
+        except self.errors:
+            return False
+
+
+class _RedisListener:
+    """One pub/sub connection per process and event loop, fanning events out to streams."""
+
+    def __init__(self, url: str, errors: tuple) -> None:
+        self.url = url
+        self.errors = errors
+        self.subscriptions: dict[str, set[Subscription]] = defaultdict(set)
+        self.task: asyncio.Task | None = None
+        self.starting = asyncio.Lock()
+
+    @property
+    def alive(self) -> bool:
+        return self.task is None or not self.task.done()
+
+    async def start(self) -> None:
+        async with self.starting:
+            if self.task is not None:
+                return
+            import redis.asyncio as aioredis
+
+            self.client = aioredis.Redis.from_url(self.url, socket_connect_timeout=1)
+            self.pubsub = self.client.pubsub()
+            try:
+                await self.pubsub.psubscribe(f"{PREFIX}bus:*")
+            except self.errors as error:
+                await self.client.aclose()
+                self.task = asyncio.get_running_loop().create_future()
+                self.task.set_result(None)  # marks this listener dead; the next one retries
+                raise BusUnavailable(str(error)) from error
+            self.task = asyncio.create_task(self.run())
+
+    def add(self, channel: str) -> Subscription:
+        subscription = Subscription(channel)
+        subscription.on_close = lambda s: self.subscriptions[channel].discard(s)
+        self.subscriptions[channel].add(subscription)
+        return subscription
+
+    async def run(self) -> None:
+        offset = len(f"{PREFIX}bus:")
+        try:
+            async for message in self.pubsub.listen():
+                if message["type"] != "pmessage":
+                    continue
+                channel = message["channel"].decode()[offset:]
+                payload = json.loads(message["data"])
+                for subscription in list(self.subscriptions.get(channel, ())):
+                    subscription.queue.put_nowait((payload["id"], payload["event"]))
+        except self.errors as error:
+            logger.warning("live bus: lost the Redis subscription: %s", error)
+        finally:
+            for subscriptions in self.subscriptions.values():
+                for subscription in subscriptions:
+                    subscription.queue.put_nowait(LOST)
+            self.subscriptions.clear()
+            with contextlib.suppress(self.errors):
+                await self.client.aclose()
+
+
+_bus: InProcessBus | RedisBus | None = None
+_bus_lock = threading.Lock()
+
+
+def get_bus() -> InProcessBus | RedisBus:
+    global _bus
+    with _bus_lock:
+        wanted = settings.REDIS_URL or None
+        if _bus is None or getattr(_bus, "url", None) != wanted:
+            _bus = RedisBus(wanted) if wanted else InProcessBus()
+        return _bus
