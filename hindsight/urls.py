@@ -3,6 +3,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
 from hindsight.health import healthz
+from postmortems import stakeholder_views
 
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
@@ -12,6 +13,12 @@ urlpatterns = [
     path("", include("incidents.urls")),
     path("incidents/<str:ref>/", include("postmortems.urls")),
     path("actions/", include("actions.urls")),
+    path("s/<str:token>/", stakeholder_views.stakeholder, name="stakeholder"),
+    path(
+        "s/<str:token>/content/",
+        stakeholder_views.stakeholder_content,
+        name="stakeholder-content",
+    ),
 ]
 
 handler400 = "hindsight.errors.bad_request"

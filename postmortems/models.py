@@ -1,7 +1,9 @@
-"""The postmortem document: sections, causes with their chains of whys."""
+"""The postmortem document: sections, causes with their chains of whys, and what is published."""
 
 from __future__ import annotations
 
+from django.conf import settings
+from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
 from django.utils import timezone
 from simple_history.models import HistoricalRecords
@@ -22,6 +24,9 @@ class Postmortem(models.Model):
     incident = models.OneToOneField(Incident, on_delete=models.CASCADE, related_name="postmortem")
     template = models.CharField(max_length=10, choices=Template)
     status = models.CharField(max_length=20, choices=Status, default=Status.DRAFT)
+    status_reason = models.TextField(
+        blank=True, max_length=2000, help_text="Why the status last changed, when someone said why."
+    )
     due_at = models.DateTimeField(
         null=True, blank=True, help_text="Set when the incident is resolved."
     )
@@ -96,3 +101,132 @@ class Why(models.Model):
 
     def __str__(self) -> str:
         return self.question[:80]
+
+
+class Publication(models.Model):
+    """One publishing of a postmortem: the stakeholders' version, frozen at that moment.
+
+    Edits made afterwards reach stakeholders only when the postmortem is published again; only
+    the status of the action items is read live, since following them is the point of reading.
+    """
+
+    postmortem = models.ForeignKey(
+        Postmortem, on_delete=models.CASCADE, related_name="publications"
+    )
+    number = models.PositiveIntegerField()
+    published_at = models.DateTimeField(default=timezone.now)
+    published_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    content = models.JSONField(encoder=DjangoJSONEncoder)
+    # When published before the checklist was complete: what was missing, and why it went out.
+    missing = models.JSONField(default=list, blank=True)
+    override_reason = models.TextField(blank=True, max_length=2000)
+
+    class Meta:
+        ordering = ["-number"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["postmortem", "number"], name="publication_number_unique"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.postmortem} publication {self.number}"
+
+
+class SummaryDelivery(models.Model):
+    """The published summary going to one place: the mailing list, or one team's Slack."""
+
+    class Channel(models.TextChoices):
+        EMAIL = "email", "E-mail"
+        SLACK = "slack", "Slack"
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Waiting to send"
+        SENDING = "sending", "Sending"
+        SENT = "sent", "Sent"
+        FAILED = "failed", "Failed"
+
+    publication = models.ForeignKey(
+        Publication, on_delete=models.CASCADE, related_name="deliveries"
+    )
+    channel = models.CharField(max_length=10, choices=Channel)
+    # Addresses for e-mail; for Slack the team, whose webhook URL is a secret read at send time.
+    recipients = models.JSONField(default=list, blank=True)
+    team = models.ForeignKey(
+        "incidents.Team", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    status = models.CharField(max_length=10, choices=Status, default=Status.PENDING)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    error = models.TextField(blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["id"]
+        verbose_name_plural = "summary deliveries"
+
+    def __str__(self) -> str:
+        return f"{self.get_channel_display()} to {self.target}"
+
+    @property
+    def target(self) -> str:
+        if self.channel == self.Channel.SLACK:
+            return f"{self.team or 'a deleted team'} on Slack"
+        return ", ".join(self.recipients)
+
+
+class ShareLink(models.Model):
+    """A read-only link for stakeholders without an account, e.g. a customer or the executives.
+
+    Only a SHA-256 hash of the token is stored: the full link is shown once, when it is made,
+    so a leaked database or backup hands out no working links.
+    """
+
+    postmortem = models.ForeignKey(
+        Postmortem, on_delete=models.CASCADE, related_name="share_links"
+    )
+    label = models.CharField(
+        max_length=100, help_text="Who the link is for, such as \"Acme Corp\" or \"exec staff\"."
+    )
+    token_hash = models.CharField(max_length=64, unique=True, editable=False)
+    hide_names = models.BooleanField(
+        "hide people's names",
+        default=False,
+        help_text="Leave names out everywhere but the timeline (a blameless external version).",
+    )
+    share_draft = models.BooleanField(
+        default=False,
+        help_text="Show the working draft, clearly marked DRAFT, instead of the published version.",
+    )
+    expires_at = models.DateTimeField(null=True, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    revoked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    last_viewed_at = models.DateTimeField(null=True, blank=True)
+    view_count = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"Link for {self.label}"
+
+    def is_expired(self, now=None) -> bool:
+        now = now or timezone.now()
+        return self.expires_at is not None and self.expires_at <= now
+
+    def is_usable(self, now=None) -> bool:
+        return self.revoked_at is None and not self.is_expired(now)
+
+    @property
+    def state(self) -> str:
+        if self.revoked_at is not None:
+            return "revoked"
+        return "expired" if self.is_expired() else "active"

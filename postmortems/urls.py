@@ -1,9 +1,22 @@
 from django.urls import path
 
-from postmortems import views
+from postmortems import publish_views, views
 
 urlpatterns = [
     path("", views.document, name="document"),
+    path("publishing/", publish_views.publishing, name="publishing"),
+    path("publishing/review/", publish_views.publish_submit, name="publish-submit"),
+    path("publishing/draft/", publish_views.publish_return, name="publish-return"),
+    path("publishing/publish/", publish_views.publish, name="publish"),
+    path("publishing/summary/", publish_views.summary_send, name="summary-send"),
+    path("publishing/links/", publish_views.share_link_new, name="share-link-new"),
+    path(
+        "publishing/links/<int:pk>/revoke/",
+        publish_views.share_link_withdraw,
+        name="share-link-revoke",
+    ),
+    path("export.md", publish_views.export_markdown, name="export-markdown"),
+    path("export.pdf", publish_views.export_pdf, name="export-pdf"),
     path("history/", views.history, name="history"),
     path("history/<str:kind>/<int:history_id>/revert/", views.revert, name="revert"),
     path("<str:kind>/new/", views.block_new, name="block-new"),

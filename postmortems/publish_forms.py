@@ -1,0 +1,68 @@
+"""Forms of the publishing page: status changes with their reasons, and stakeholder links."""
+
+from __future__ import annotations
+
+from datetime import datetime, time, timedelta
+
+from django import forms
+from django.utils import timezone
+
+from postmortems.models import ShareLink
+from postmortems.publishing import REASON_MAX_LENGTH
+
+
+class NoColonMixin:
+    """Labels as written, without the colon Django adds by default."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("label_suffix", "")
+        super().__init__(*args, **kwargs)
+
+
+class ReturnToDraftForm(NoColonMixin, forms.Form):
+    reason = forms.CharField(
+        label="Why does it go back to draft?",
+        max_length=REASON_MAX_LENGTH,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text="Recorded in the history, and shown to whoever picks the draft up.",
+    )
+
+
+class PublishForm(NoColonMixin, forms.Form):
+    send_summary = forms.BooleanField(
+        required=False, initial=True, label="Send the summary when it is published"
+    )
+    override_reason = forms.CharField(
+        required=False,
+        max_length=REASON_MAX_LENGTH,
+        label="Why publish before the checklist is complete?",
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text="Staff only. Recorded with the publication, together with what was missing.",
+    )
+
+
+class ShareLinkForm(NoColonMixin, forms.ModelForm):
+    expires_on = forms.DateField(
+        required=False,
+        label="Expires after (optional)",
+        widget=forms.DateInput(attrs={"type": "date"}),
+        help_text="The link stops working at the end of this day. Leave empty to keep it "
+        "until it is revoked.",
+    )
+
+    class Meta:
+        model = ShareLink
+        fields = ["label", "hide_names", "share_draft"]
+        labels = {"label": "Who is it for?", "share_draft": "Share the draft"}
+
+    def clean_expires_on(self):
+        day = self.cleaned_data.get("expires_on")
+        if day is not None and day < timezone.localdate():
+            raise forms.ValidationError("Pick today or a later day.")
+        return day
+
+    def expires_at(self) -> datetime | None:
+        day = self.cleaned_data.get("expires_on")
+        if day is None:
+            return None
+        return timezone.make_aware(datetime.combine(day + timedelta(days=1), time.min))

@@ -1,0 +1,225 @@
+"""The publishing page (review, publish, stakeholder links) and the exports.
+
+Publishing and making links are for the people on the incident and for staff; the exports are
+for anyone signed in, like the document page itself. Every form works as a plain POST and, with
+htmx, swaps its own part of the page.
+"""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied
+from django.http import HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_POST
+
+from incidents.models import Incident
+from postmortems.document import document_for_ref
+from postmortems.export import PdfUnavailable, export_filename, markdown_export, pdf_export
+from postmortems.models import Postmortem, ShareLink
+from postmortems.publish_forms import PublishForm, ReturnToDraftForm, ShareLinkForm
+from postmortems.publishing import (
+    PublishingRefused,
+    can_manage,
+    latest_publication,
+    missing,
+    postmortem_publish,
+    postmortem_return_to_draft,
+    postmortem_submit_for_review,
+    publish_checklist,
+    status_changes,
+    summary_queue,
+    summary_targets,
+)
+from postmortems.share_links import share_link_create, share_link_revoke, share_links_for
+
+PAGE = "postmortems/publishing.html"
+
+
+def _managed_incident(request, ref: str) -> Incident:
+    incident = document_for_ref(ref)
+    if not can_manage(request.user, incident):
+        raise PermissionDenied("Only the people on the incident can publish or share it.")
+    return incident
+
+
+def _context(request, incident: Incident, **extra) -> dict:
+    postmortem = incident.postmortem
+    checks = publish_checklist(incident)
+    emails, teams = summary_targets(incident)
+    publications = list(
+        postmortem.publications.select_related("published_by").prefetch_related("deliveries__team")[
+            :10
+        ]
+    )
+    context = {
+        "incident": incident,
+        "postmortem": postmortem,
+        "checks": checks,
+        "missing": missing(checks),
+        "summary_emails": emails,
+        "summary_teams": teams,
+        "publications": publications,
+        "latest": publications[0] if publications else None,
+        "status_changes": status_changes(postmortem),
+        "links": share_links_for(postmortem),
+        "publish_form": PublishForm(),
+        "return_form": ReturnToDraftForm(),
+        "link_form": ShareLinkForm(),
+    }
+    context.update(extra)
+    return context
+
+
+def _render(request, incident: Incident, part: str, *, status: int = 200, **extra):
+    """The part that changed for htmx; the whole page otherwise."""
+    template = f"{PAGE}#{part}" if request.htmx else PAGE
+    return render(request, template, _context(request, incident, **extra), status=status)
+
+
+def _done(request, incident: Incident, part: str, message: str):
+    if request.htmx:
+        return _render(request, incident, part, done=message)
+    messages.success(request, message)
+    return redirect(reverse("publishing", args=[incident.ref]) + f"#{part}")
+
+
+@require_GET
+def publishing(request, ref: str):
+    incident = _managed_incident(request, ref)
+    return render(request, PAGE, _context(request, incident))
+
+
+@require_POST
+def publish_submit(request, ref: str):
+    incident = _managed_incident(request, ref)
+    try:
+        postmortem_submit_for_review(postmortem=incident.postmortem, user=request.user)
+    except PublishingRefused as refused:
+        return _render(request, incident, "review", status=409, refused=refused.message)
+    return _done(request, document_for_ref(ref), "review", "Sent for review.")
+
+
+@require_POST
+def publish_return(request, ref: str):
+    incident = _managed_incident(request, ref)
+    form = ReturnToDraftForm(request.POST)
+    if not form.is_valid():
+        return _render(request, incident, "review", status=422, return_form=form)
+    try:
+        postmortem_return_to_draft(
+            postmortem=incident.postmortem, user=request.user, reason=form.cleaned_data["reason"]
+        )
+    except PublishingRefused as refused:
+        return _render(request, incident, "review", status=409, refused=refused.message)
+    return _done(request, document_for_ref(ref), "review", "Back to draft.")
+
+
+@require_POST
+def publish(request, ref: str):
+    incident = _managed_incident(request, ref)
+    form = PublishForm(request.POST)
+    if not form.is_valid():
+        return _render(request, incident, "review", status=422, publish_form=form)
+    try:
+        publication = postmortem_publish(
+            incident=incident,
+            user=request.user,
+            override_reason=form.cleaned_data["override_reason"],
+            send_summary=form.cleaned_data["send_summary"],
+        )
+    except PublishingRefused as refused:
+        status = 422 if refused.missing else 409
+        return _render(
+            request,
+            incident,
+            "review",
+            status=status,
+            refused=refused.message,
+            refused_missing=refused.missing,
+            publish_form=form,
+        )
+    sent = " The summary is on its way." if publication.deliveries.exists() else ""
+    return _done(request, document_for_ref(ref), "review", f"Published.{sent}")
+
+
+@require_POST
+def summary_send(request, ref: str):
+    """Send the summary of the current publication again, or for the first time."""
+    incident = _managed_incident(request, ref)
+    postmortem = incident.postmortem
+    publication = latest_publication(postmortem)
+    if postmortem.status != Postmortem.Status.PUBLISHED or publication is None:
+        return _render(
+            request,
+            incident,
+            "review",
+            status=409,
+            refused="Only a published postmortem's summary can be sent.",
+        )
+    if not summary_queue(publication=publication):
+        return _render(
+            request,
+            incident,
+            "review",
+            status=409,
+            refused="There is nowhere to send it: no mailing list is set and no team "
+            "involved has a Slack webhook.",
+        )
+    return _done(request, document_for_ref(ref), "review", "The summary is on its way.")
+
+
+@require_POST
+def share_link_new(request, ref: str):
+    incident = _managed_incident(request, ref)
+    form = ShareLinkForm(request.POST)
+    if not form.is_valid():
+        return _render(request, incident, "links", status=422, link_form=form)
+    link, token = share_link_create(
+        postmortem=incident.postmortem,
+        label=form.cleaned_data["label"],
+        expires_at=form.expires_at(),
+        hide_names=form.cleaned_data["hide_names"],
+        share_draft=form.cleaned_data["share_draft"],
+        user=request.user,
+    )
+    # The token exists only in this response: it is not stored, so it is not redirected to.
+    url = request.build_absolute_uri(reverse("stakeholder", args=[token]))
+    return _render(request, incident, "links", status=201, new_link=link, new_link_url=url)
+
+
+@require_POST
+def share_link_withdraw(request, ref: str, pk: int):
+    incident = _managed_incident(request, ref)
+    link = get_object_or_404(ShareLink, pk=pk, postmortem=incident.postmortem)
+    if share_link_revoke(link=link, user=request.user):
+        message = f"The link for {link.label} is revoked; it stopped working just now."
+    else:
+        message = f"The link for {link.label} was revoked already."
+    return _done(request, incident, "links", message)
+
+
+@require_GET
+def export_markdown(request, ref: str):
+    incident = document_for_ref(ref)
+    response = HttpResponse(markdown_export(incident), content_type="text/markdown; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{export_filename(incident, "md")}"'
+    return response
+
+
+@require_GET
+def export_pdf(request, ref: str):
+    incident = document_for_ref(ref)
+    try:
+        pdf = pdf_export(incident)
+    except PdfUnavailable as unavailable:
+        return render(
+            request,
+            "error.html",
+            {"title": "The PDF cannot be made here", "message": str(unavailable), "status": 503},
+            status=503,
+        )
+    response = HttpResponse(pdf, content_type="application/pdf")
+    response["Content-Disposition"] = f'attachment; filename="{export_filename(incident, "pdf")}"'
+    return response

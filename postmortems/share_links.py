@@ -1,0 +1,169 @@
+"""Read-only links for stakeholders without an account: a customer, the executives, support.
+
+A link opens one postmortem and nothing else. Its token carries 256 bits of randomness and
+only its SHA-256 hash is stored, so the full link is shown once, when it is made; a lost link is
+replaced by a new one. A revoked or expired link stops working at once, open pages included:
+they poll for changes and are told the link is gone.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import secrets
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.db import transaction
+from django.db.models import F, Q
+from django.utils import timezone
+
+from postmortems.document import document_for_ref
+from postmortems.models import Postmortem, Publication, ShareLink
+from postmortems.publishing import (
+    latest_publication,
+    reader_document,
+    reader_document_fingerprint,
+    reader_document_for_display,
+)
+
+TOKEN_BYTES = 32
+# token_urlsafe(32) gives 43 characters; anything unlike a token is refused before hashing.
+TOKEN_SHAPE = re.compile(r"^[A-Za-z0-9_-]{32,64}$")
+
+
+def token_digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def share_link_create(
+    *,
+    postmortem: Postmortem,
+    label: str,
+    user,
+    expires_at: datetime | None = None,
+    hide_names: bool = False,
+    share_draft: bool = False,
+) -> tuple[ShareLink, str]:
+    """Make a link and hand back its token; the token is not stored and cannot be shown again."""
+    token = secrets.token_urlsafe(TOKEN_BYTES)
+    link = ShareLink(
+        postmortem=postmortem,
+        label=label,
+        token_hash=token_digest(token),
+        expires_at=expires_at,
+        hide_names=hide_names,
+        share_draft=share_draft,
+        created_by=user,
+    )
+    link.full_clean()
+    link.save()
+    return link, token
+
+
+def share_link_revoke(*, link: ShareLink, user) -> bool:
+    """Revoke a link; False when it was revoked already (by someone else, perhaps)."""
+    with transaction.atomic():
+        revoked = ShareLink.objects.filter(pk=link.pk, revoked_at__isnull=True).update(
+            revoked_at=timezone.now(), revoked_by=user
+        )
+    return revoked == 1
+
+
+def share_link_for_token(token: str) -> ShareLink | None:
+    """The usable link for a token: None when it is unknown, revoked or expired.
+
+    Every way in through a link (its page, its content refresh, its event stream) asks this
+    first, so a revoked link stops working everywhere at the same moment.
+    """
+    if not isinstance(token, str) or not TOKEN_SHAPE.match(token):
+        return None
+    return (
+        ShareLink.objects.select_related("postmortem__incident")
+        .filter(token_hash=token_digest(token), revoked_at__isnull=True)
+        .filter(Q(expires_at__isnull=True) | Q(expires_at__gt=timezone.now()))
+        .first()
+    )
+
+
+def share_link_record_view(link: ShareLink) -> None:
+    ShareLink.objects.filter(pk=link.pk).update(
+        view_count=F("view_count") + 1, last_viewed_at=timezone.now()
+    )
+
+
+def share_links_for(postmortem: Postmortem) -> list[ShareLink]:
+    return list(postmortem.share_links.select_related("created_by", "revoked_by"))
+
+
+@dataclass(frozen=True)
+class StakeholderView:
+    """What a link's page shows."""
+
+    link: ShareLink
+    document: dict | None  # None while nothing has been published
+    draft: bool  # the working draft, not a published version
+    publication: Publication | None
+    revising: bool  # published before, and back in the team's hands now
+    fingerprint: str
+
+
+def _without_names(document: dict) -> dict:
+    """Names left out everywhere but the timeline (whose text is the team's own account)."""
+    return {
+        **document,
+        "owner": "",
+        "responders": [],
+        "action_items": [{**item, "owner": ""} for item in document["action_items"]],
+    }
+
+
+def _with_live_action_status(document: dict, postmortem: Postmortem) -> dict:
+    """The published action items, each with its status as it is today.
+
+    Readers follow the follow-up work long after publishing, so its progress is the one thing
+    not frozen at publish time. An item deleted since keeps the status it was published with.
+    """
+    from actions.models import ActionItem
+
+    items = document["action_items"]
+    current = dict(
+        ActionItem.objects.filter(
+            incident_id=postmortem.incident_id, pk__in=[item["id"] for item in items]
+        ).values_list("pk", "status")
+    )
+    labels = dict(ActionItem.Status.choices)
+    updated = []
+    for item in items:
+        status = current.get(item["id"], item["status"])
+        updated.append({**item, "status": status, "status_label": labels.get(status, status)})
+    return {**document, "action_items": updated}
+
+
+def stakeholder_view(link: ShareLink) -> StakeholderView:
+    postmortem = link.postmortem
+    publication = None
+    if link.share_draft:
+        document = reader_document(document_for_ref(postmortem.incident.ref), for_stakeholders=True)
+    else:
+        publication = latest_publication(postmortem)
+        document = (
+            _with_live_action_status(publication.content, postmortem) if publication else None
+        )
+    if document is not None and link.hide_names:
+        document = _without_names(document)
+    fingerprint = reader_document_fingerprint(
+        {
+            "document": document,
+            "publication": publication.number if publication else None,
+            "status": postmortem.status,
+        }
+    )
+    return StakeholderView(
+        link=link,
+        document=reader_document_for_display(document) if document is not None else None,
+        draft=link.share_draft,
+        publication=publication,
+        revising=publication is not None and postmortem.status != Postmortem.Status.PUBLISHED,
+        fingerprint=fingerprint,
+    )
