@@ -162,13 +162,6 @@ HINDSIGHT_BASE_URL = envstr("HINDSIGHT_BASE_URL")
 # Debian's Chromium prints the PDF export; without it the PDF download says so instead.
 HINDSIGHT_CHROMIUM = envstr("HINDSIGHT_CHROMIUM", "/usr/bin/chromium")
 
-# Where a published postmortem's summary is e-mailed (comma-separated; usually one list address).
-HINDSIGHT_SUMMARY_EMAILS = envlist("HINDSIGHT_SUMMARY_EMAILS")
-# The address people reach Hindsight at, for links in e-mail and Slack (no trailing slash).
-HINDSIGHT_BASE_URL = envstr("HINDSIGHT_BASE_URL")
-# Debian's Chromium prints the PDF export; without it the PDF download says so instead.
-HINDSIGHT_CHROMIUM = envstr("HINDSIGHT_CHROMIUM", "/usr/bin/chromium")
-
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
