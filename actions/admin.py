@@ -1,12 +1,67 @@
 from django.contrib import admin
 from simple_history.admin import SimpleHistoryAdmin
 
-from actions.models import ActionItem
+from actions.models import (
+    ActionItem,
+    Nag,
+    NagDelivery,
+    NagLine,
+    NagPreference,
+    ReviewMeeting,
+    WeeklyReview,
+)
 
 
 @admin.register(ActionItem)
 class ActionItemAdmin(SimpleHistoryAdmin):
-    list_display = ["title", "incident", "owner", "due_date", "kind", "status"]
-    list_filter = ["status", "kind"]
+    list_display = ["title", "incident", "owner", "team", "priority", "due_date", "status"]
+    list_filter = ["status", "priority", "kind", "team"]
     search_fields = ["title"]
     raw_id_fields = ["incident", "owner", "cause", "created_by"]
+
+
+class NagLineInline(admin.TabularInline):
+    model = NagLine
+    extra = 0
+    raw_id_fields = ["action_item", "postmortem"]
+
+
+class NagDeliveryInline(admin.TabularInline):
+    model = NagDelivery
+    extra = 0
+    readonly_fields = ["claimed_at", "sent_at"]
+
+
+@admin.register(Nag)
+class NagAdmin(admin.ModelAdmin):
+    """Every reminder sent, with what it listed and how each channel went."""
+
+    list_display = ["recipient", "period", "created_at"]
+    list_filter = ["period"]
+    raw_id_fields = ["recipient"]
+    inlines = [NagLineInline, NagDeliveryInline]
+
+
+@admin.register(NagDelivery)
+class NagDeliveryAdmin(admin.ModelAdmin):
+    list_display = ["nag", "channel", "status", "attempts", "sent_at"]
+    list_filter = ["status", "channel"]
+    raw_id_fields = ["nag"]
+
+
+@admin.register(NagPreference)
+class NagPreferenceAdmin(SimpleHistoryAdmin):
+    list_display = ["user", "by_email", "by_slack", "paused_until"]
+    raw_id_fields = ["user"]
+
+
+@admin.register(WeeklyReview)
+class WeeklyReviewAdmin(SimpleHistoryAdmin):
+    list_display = ["team", "week", "reviewed_by", "open_count", "overdue_count"]
+    list_filter = ["team"]
+
+
+@admin.register(ReviewMeeting)
+class ReviewMeetingAdmin(SimpleHistoryAdmin):
+    list_display = ["incident", "held_on", "recorded_by"]
+    raw_id_fields = ["incident", "recorded_by"]

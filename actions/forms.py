@@ -3,30 +3,150 @@ from __future__ import annotations
 from django import forms
 from django.contrib.auth import get_user_model
 
-from actions.models import ActionItem
+from actions.models import ActionItem, NagPreference, ReviewMeeting, WeeklyReview
 from incidents.forms import PersonChoiceField, VersionedForm
+from incidents.models import Service, Severity, Team
 from postmortems.models import Cause
+
+User = get_user_model()
 
 
 class DateInput(forms.DateInput):
     input_type = "date"
 
+    def __init__(self, attrs=None):
+        super().__init__(attrs=attrs, format="%Y-%m-%d")
+
+
+TEXTAREA = forms.Textarea(attrs={"rows": 2})
+
+
+def active_people():
+    return User.objects.filter(is_active=True).order_by("first_name", "last_name", "username")
+
 
 class ActionItemForm(VersionedForm, forms.ModelForm):
+    """Every field of an action item, as the postmortem page edits it."""
+
     class Meta:
         model = ActionItem
-        fields = ["title", "owner", "due_date", "kind", "status", "cause"]
+        fields = [
+            "title",
+            "owner",
+            "team",
+            "due_date",
+            "priority",
+            "kind",
+            "status",
+            "cause",
+            "ticket_url",
+            "wont_do_reason",
+            "outcome",
+            "worth_it",
+        ]
         field_classes = {"owner": PersonChoiceField}
-        widgets = {"due_date": DateInput}
+        widgets = {
+            "due_date": DateInput,
+            "ticket_url": forms.URLInput(attrs={"placeholder": "https://"}),
+            "wont_do_reason": TEXTAREA,
+            "outcome": TEXTAREA,
+        }
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         incident = self.instance.incident
-        self.fields["owner"].queryset = get_user_model().objects.filter(is_active=True)
+        self.fields["owner"].queryset = active_people()
         self.fields["owner"].empty_label = "No owner yet"
+        self.fields["team"].queryset = Team.objects.all()
+        self.fields["team"].empty_label = "The incident's team"
         self.fields["cause"].queryset = Cause.objects.filter(postmortem__incident=incident)
         self.fields["cause"].empty_label = "No particular cause"
+        self.fields["worth_it"].choices = [("", "Not said yet"), *ActionItem.WorthIt.choices]
 
 
 class NewActionItemForm(ActionItemForm):
     base_version = None
+
+
+class ActionItemUpdateForm(VersionedForm, forms.ModelForm):
+    """The quick update from a list: status, owner, due date, and what closing asks for."""
+
+    class Meta:
+        model = ActionItem
+        fields = ["status", "owner", "due_date", "wont_do_reason", "outcome", "worth_it"]
+        field_classes = {"owner": PersonChoiceField}
+        widgets = {"due_date": DateInput, "wont_do_reason": TEXTAREA, "outcome": TEXTAREA}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["owner"].queryset = active_people()
+        self.fields["owner"].empty_label = "No owner yet"
+        self.fields["worth_it"].choices = [("", "Not said yet"), *ActionItem.WorthIt.choices]
+
+
+class SnoozeForm(VersionedForm):
+    until = forms.DateField(label="New due date", widget=DateInput)
+    reason = forms.CharField(
+        label="Why it can wait",
+        max_length=300,
+        widget=forms.TextInput,
+        help_text="Recorded with the item, and shown in its history.",
+    )
+
+    def __init__(self, *args, today, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.today = today
+
+    def clean_until(self):
+        until = self.cleaned_data["until"]
+        if until <= self.today:
+            raise forms.ValidationError("Pick a day after today.")
+        return until
+
+    def clean_reason(self):
+        reason = self.cleaned_data["reason"].strip()
+        if not reason:
+            raise forms.ValidationError("Say why it can wait.")
+        return reason
+
+
+class ReviewFilterForm(forms.Form):
+    team = forms.ModelChoiceField(Team.objects.all(), required=False, empty_label="Every team")
+    owner = PersonChoiceField(active_people(), required=False, empty_label="Anyone")
+    severity = forms.ModelChoiceField(
+        Severity.objects.all(),
+        required=False,
+        empty_label="Any severity",
+        label="Incident severity",
+    )
+    service = forms.ModelChoiceField(
+        Service.objects.all(), required=False, empty_label="Any service"
+    )
+
+    def filters(self) -> dict:
+        """The chosen filters, or none at all when the query string is not valid."""
+        if not self.is_valid():
+            return {}
+        return {name: value for name, value in self.cleaned_data.items() if value}
+
+
+class WeeklyReviewForm(forms.ModelForm):
+    class Meta:
+        model = WeeklyReview
+        fields = ["notes"]
+        labels = {"notes": "Notes from this week's review"}
+        widgets = {"notes": forms.Textarea(attrs={"rows": 3})}
+
+
+class NagPreferenceForm(forms.ModelForm):
+    class Meta:
+        model = NagPreference
+        fields = ["by_email", "by_slack", "paused_until"]
+        widgets = {"paused_until": DateInput}
+
+
+class ReviewMeetingForm(forms.ModelForm):
+    class Meta:
+        model = ReviewMeeting
+        fields = ["held_on", "notes"]
+        widgets = {"held_on": DateInput, "notes": forms.Textarea(attrs={"rows": 4})}

@@ -1,14 +1,53 @@
-"""Action items: the follow-up work a postmortem files, each with an owner and a due date."""
+"""Action items: the follow-up work a postmortem files, each with an owner and a due date.
+
+Beside them live the rows that keep them moving: the reminders ("nags") sent about overdue
+items, each person's reminder preferences, the weekly reviews a team holds, and the review
+meetings held for an incident.
+"""
 
 from __future__ import annotations
 
+import re
+from datetime import date
+from urllib.parse import urlsplit
+
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.validators import URLValidator
 from django.db import models
+from django.db.models import Q
+from django.urls import reverse
+from django.utils import timezone
 from simple_history.models import HistoricalRecords
 
-from incidents.models import Incident
-from postmortems.models import Cause
+from incidents.models import Incident, Team
+from postmortems.models import Cause, Postmortem
+
+# Where a ticket's key sits in the URL of the trackers people link most.
+TICKET_KEY_PATTERNS = (
+    re.compile(r"/browse/(?P<key>[A-Z][A-Z0-9_]+-\d+)"),  # Jira
+    re.compile(r"/issue/(?P<key>[A-Z][A-Z0-9]+-\d+)"),  # Linear
+    re.compile(r"/selectedIssue=(?P<key>[A-Z][A-Z0-9_]+-\d+)"),  # Jira boards
+)
+GITHUB_STYLE = re.compile(
+    r"^/(?:[^/]+/)+?(?P<repo>[^/]+?)/(?:-/)?(?:issues|pull|merge_requests)/(?P<n>\d+)"
+)
+
+
+def ticket_key(url: str) -> str:
+    """The short name people say for a ticket: ABC-123, repo#42, or else the host."""
+    if not url:
+        return ""
+    parts = urlsplit(url)
+    target = parts.path + ("/" + parts.query if parts.query else "")
+    for pattern in TICKET_KEY_PATTERNS:
+        match = pattern.search(target)
+        if match:
+            return match.group("key")
+    match = GITHUB_STYLE.match(parts.path)
+    if match:
+        return f"{match.group('repo')}#{match.group('n')}"
+    return parts.hostname or url
 
 
 class ActionItem(models.Model):
@@ -25,7 +64,18 @@ class ActionItem(models.Model):
         DONE = "done", "Done"
         WONT_DO = "wont_do", "Won't do"
 
+    class Priority(models.IntegerChoices):
+        P1 = 1, "P1 · urgent"
+        P2 = 2, "P2 · important"
+        P3 = 3, "P3 · when there is time"
+
+    class WorthIt(models.TextChoices):
+        YES = "yes", "Yes"
+        PARTLY = "partly", "Partly"
+        NO = "no", "No"
+
     OPEN_STATUSES = (Status.OPEN, Status.IN_PROGRESS, Status.BLOCKED)
+    CLOSED_STATUSES = (Status.DONE, Status.WONT_DO)
 
     incident = models.ForeignKey(Incident, on_delete=models.CASCADE, related_name="action_items")
     title = models.CharField(max_length=300)
@@ -36,7 +86,16 @@ class ActionItem(models.Model):
         on_delete=models.SET_NULL,
         related_name="action_items",
     )
+    team = models.ForeignKey(
+        Team,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="action_items",
+        verbose_name="owning team",
+    )
     due_date = models.DateField(null=True, blank=True)
+    priority = models.PositiveSmallIntegerField(choices=Priority, default=Priority.P2)
     kind = models.CharField(max_length=20, choices=Kind, default=Kind.CORRECTIVE)
     status = models.CharField(max_length=20, choices=Status, default=Status.OPEN)
     cause = models.ForeignKey(
@@ -47,6 +106,35 @@ class ActionItem(models.Model):
         related_name="action_items",
         verbose_name="addresses cause",
     )
+    ticket_url = models.URLField(
+        "ticket link",
+        max_length=500,
+        blank=True,
+        validators=[URLValidator(schemes=["http", "https"])],
+        help_text="Where the work is tracked: a Jira, GitHub, GitLab or Linear link.",
+    )
+    wont_do_reason = models.TextField(
+        "why it won't be done",
+        max_length=2000,
+        blank=True,
+        help_text="Needed when the status is “Won't do”, so the decision can be revisited.",
+    )
+    outcome = models.TextField(
+        "what changed",
+        max_length=5000,
+        blank=True,
+        help_text="Needed when the status is “Done”: what is different now.",
+    )
+    worth_it = models.CharField(
+        "was it worth it?",
+        max_length=10,
+        choices=WorthIt,
+        blank=True,
+        help_text="Needed when the status is “Done”.",
+    )
+    snooze_reason = models.CharField(max_length=300, blank=True, editable=False)
+    snooze_count = models.PositiveSmallIntegerField(default=0, editable=False)
+    closed_at = models.DateTimeField(null=True, blank=True, editable=False)
     position = models.PositiveIntegerField(default=0)
     version = models.PositiveIntegerField(default=1, editable=False)
     created_by = models.ForeignKey(
@@ -58,10 +146,26 @@ class ActionItem(models.Model):
 
     class Meta:
         ordering = ["position", "id"]
-        indexes = [models.Index(fields=["status", "due_date"])]
+        indexes = [
+            models.Index(fields=["status", "due_date"]),
+            # The weekly review's "stale" and "recently closed" groups.
+            models.Index(fields=["status", "updated_at"], name="action_status_updated_idx"),
+            models.Index(fields=["closed_at"], name="action_closed_at_idx"),
+        ]
 
     def __str__(self) -> str:
         return self.title
+
+    def save(self, *args, **kwargs) -> None:
+        # closed_at follows the status, so "closed in the last 7 days" needs no history scan.
+        if self.is_open:
+            self.closed_at = None
+        elif self.closed_at is None:
+            self.closed_at = timezone.now()
+        super().save(*args, **kwargs)
+
+    def get_absolute_url(self) -> str:
+        return reverse("action-item", args=[self.pk])
 
     @property
     def is_open(self) -> bool:
@@ -70,6 +174,226 @@ class ActionItem(models.Model):
     def is_overdue(self, today) -> bool:
         return self.is_open and self.due_date is not None and self.due_date < today
 
+    def days_overdue(self, today: date) -> int:
+        return (today - self.due_date).days if self.is_overdue(today) else 0
+
+    @property
+    def short_priority(self) -> str:
+        return f"P{self.priority}"
+
+    @property
+    def ticket_key(self) -> str:
+        return ticket_key(self.ticket_url)
+
     def clean(self) -> None:
+        errors: dict[str, str] = {}
         if self.cause_id and self.cause.postmortem.incident_id != self.incident_id:
-            raise ValidationError({"cause": "Pick a cause from this incident's postmortem."})
+            errors["cause"] = "Pick a cause from this incident's postmortem."
+        if self.status == self.Status.WONT_DO and not self.wont_do_reason.strip():
+            errors["wont_do_reason"] = "Say why it won't be done, so the decision can be revisited."
+        if self.status == self.Status.DONE:
+            if not self.outcome.strip():
+                errors["outcome"] = "Say what changed: closing the loop is the point."
+            if not self.worth_it:
+                errors["worth_it"] = "Say whether it was worth it: yes, partly or no."
+        if errors:
+            raise ValidationError(errors)
+
+
+class NagPreference(models.Model):
+    """How one person wants to be reminded; absent means e-mail and Slack, never paused."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="nag_preference"
+    )
+    by_email = models.BooleanField("remind me by e-mail", default=True)
+    by_slack = models.BooleanField(
+        "remind me in my team's Slack channel",
+        default=True,
+        help_text="Only for teams that have a Slack channel set up. Without one, reminders "
+        "come by e-mail.",
+    )
+    paused_until = models.DateField(
+        "pause reminders until",
+        null=True,
+        blank=True,
+        help_text="For a holiday or leave: no reminders up to and including this day.",
+    )
+    history = HistoricalRecords()
+
+    def __str__(self) -> str:
+        return f"Reminder preferences of {self.user}"
+
+    def is_paused(self, today: date) -> bool:
+        return self.paused_until is not None and today <= self.paused_until
+
+    def clean(self) -> None:
+        if not (self.by_email or self.by_slack):
+            raise ValidationError(
+                "Keep at least one way to reach you. To stop reminders for a while, pause them."
+            )
+
+
+class Nag(models.Model):
+    """One reminder digest to one person on one day of the nag calendar.
+
+    The unique constraint is what makes a reminder go out once: two runs on the same day, two
+    workers at once, or a run restarted after a crash all try to insert this row, and only one
+    insert can win. The lines and deliveries are written in the same transaction as the row.
+    """
+
+    recipient = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="nags"
+    )
+    period = models.DateField(help_text="The day of the run, in the reminders' time zone.")
+    run = models.UUIDField(help_text="The run that decided it; tells a run its own rows.")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-period", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["recipient", "period"], name="nag_once_a_day")
+        ]
+        indexes = [models.Index(fields=["run"], name="nag_run_idx")]
+
+    def __str__(self) -> str:
+        return f"Reminder to {self.recipient} on {self.period}"
+
+
+class NagLine(models.Model):
+    """One thing a digest reminds about: an overdue action item or a postmortem waiting."""
+
+    class Reason(models.TextChoices):
+        OVERDUE = "overdue", "Action item overdue"
+        DRAFT_OVERDUE = "draft_overdue", "Postmortem draft past its due date"
+        NO_MEETING = "no_meeting", "No review meeting recorded"
+
+    nag = models.ForeignKey(Nag, on_delete=models.CASCADE, related_name="lines")
+    reason = models.CharField(max_length=20, choices=Reason)
+    action_item = models.ForeignKey(
+        ActionItem, null=True, blank=True, on_delete=models.CASCADE, related_name="nag_lines"
+    )
+    postmortem = models.ForeignKey(
+        Postmortem, null=True, blank=True, on_delete=models.CASCADE, related_name="nag_lines"
+    )
+    # Copied from the nag, so the cadence lookups per item need no join.
+    period = models.DateField()
+    days_late = models.PositiveIntegerField(default=0)
+    escalated = models.BooleanField(default=False)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(action_item__isnull=False, postmortem__isnull=True)
+                | Q(action_item__isnull=True, postmortem__isnull=False),
+                name="nag_line_one_subject",
+            )
+        ]
+        indexes = [
+            models.Index(fields=["action_item", "period"], name="nag_line_item_idx"),
+            models.Index(fields=["postmortem", "reason", "period"], name="nag_line_pm_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_reason_display()} ({self.period})"
+
+
+class NagDelivery(models.Model):
+    """A digest going out by one channel; its own row so one channel failing spares the others.
+
+    A delivery is claimed (pending → sending) before anything is sent, and the claim is never
+    taken back: a process that dies mid-send leaves it "sending", and it is not sent again.
+    """
+
+    class Channel(models.TextChoices):
+        EMAIL = "email", "E-mail"
+        SLACK = "slack", "Slack"
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Waiting to send"
+        SENDING = "sending", "Sending"
+        SENT = "sent", "Sent"
+        FAILED = "failed", "Failed"
+
+    nag = models.ForeignKey(Nag, on_delete=models.CASCADE, related_name="deliveries")
+    channel = models.CharField(max_length=10, choices=Channel)
+    # For Slack, the team whose webhook to post to (the URL is a secret, read at send time).
+    team = models.ForeignKey(
+        Team, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    # E-mail addresses copied because some line of the digest was escalated.
+    cc = models.JSONField(default=list, blank=True)
+    status = models.CharField(max_length=10, choices=Status, default=Status.PENDING)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(default=timezone.now)
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["id"]
+        verbose_name_plural = "nag deliveries"
+        indexes = [
+            # The sender's queue: only pending rows, in the order they may be tried.
+            models.Index(
+                fields=["next_attempt_at"],
+                condition=Q(status="pending"),
+                name="nag_delivery_queue_idx",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_channel_display()} for {self.nag}"
+
+
+class WeeklyReview(models.Model):
+    """A team saying it walked its open action items this week, with what it noted."""
+
+    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="weekly_reviews")
+    week = models.DateField(help_text="The Monday of the week reviewed.")
+    notes = models.TextField(max_length=5000, blank=True)
+    reviewed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    reviewed_at = models.DateTimeField(default=timezone.now)
+    # What the list looked like when it was reviewed, for comparing weeks.
+    open_count = models.PositiveIntegerField(default=0)
+    overdue_count = models.PositiveIntegerField(default=0)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["-week"]
+        constraints = [
+            models.UniqueConstraint(fields=["team", "week"], name="weekly_review_once_a_week")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.team} review of the week of {self.week}"
+
+
+class ReviewMeeting(models.Model):
+    """The postmortem review meeting of an incident: when it was held and what was agreed."""
+
+    incident = models.ForeignKey(Incident, on_delete=models.CASCADE, related_name="review_meetings")
+    held_on = models.DateField("held on")
+    notes = models.TextField(
+        max_length=10_000,
+        blank=True,
+        help_text="Who came, what was agreed, dissent worth recording.",
+    )
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["-held_on", "-id"]
+
+    def __str__(self) -> str:
+        return f"Review meeting of {self.incident.ref} on {self.held_on}"
+
+    def clean(self) -> None:
+        if self.held_on and self.held_on > timezone.localdate():
+            raise ValidationError({"held_on": "Record a meeting once it has been held."})

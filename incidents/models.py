@@ -6,6 +6,7 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.validators import MinValueValidator
 from django.db import models
 from django.db.models import F, Q
 from django.urls import reverse
@@ -28,6 +29,20 @@ class Team(models.Model):
     )
     slack_webhook_url = models.URLField(
         blank=True, help_text="A Slack incoming-webhook URL for this team's notifications."
+    )
+    nag_every_days = models.PositiveSmallIntegerField(
+        "remind every (days)",
+        default=7,
+        validators=[MinValueValidator(1)],
+        help_text="An overdue action item reminds its owner the day it becomes overdue, "
+        "then again after this many days until it is closed or snoozed.",
+    )
+    nag_escalate_after = models.PositiveSmallIntegerField(
+        "copy the lead after (reminders)",
+        default=3,
+        validators=[MinValueValidator(1)],
+        help_text="Once an item has been reminded about this many times, the next reminders "
+        "also go to the team lead (or the incident owner when the team has no lead).",
     )
     history = HistoricalRecords(m2m_fields=[members], excluded_fields=["slack_webhook_url"])
 
