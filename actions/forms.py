@@ -89,8 +89,8 @@ class SnoozeForm(VersionedForm):
     reason = forms.CharField(
         label="Why it can wait",
         max_length=300,
-        widget=forms.TextInput,
         help_text="Recorded with the item, and shown in its history.",
+        error_messages={"required": "Say why it can wait."},
     )
 
     def __init__(self, *args, today, **kwargs):
@@ -102,12 +102,6 @@ class SnoozeForm(VersionedForm):
         if until <= self.today:
             raise forms.ValidationError("Pick a day after today.")
         return until
-
-    def clean_reason(self):
-        reason = self.cleaned_data["reason"].strip()
-        if not reason:
-            raise forms.ValidationError("Say why it can wait.")
-        return reason
 
 
 class ReviewFilterForm(forms.Form):

@@ -1,23 +1,386 @@
+"""Action items outside the document page: my items, the weekly review, one item's page,
+quick updates from any list, reminder preferences and review meetings.
+
+Anyone logged in may update an action item, as anyone may edit a postmortem: the history
+records who changed what. Marking a team's week reviewed is for its members and its lead.
+"""
+
 from __future__ import annotations
 
-from django.shortcuts import render
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils import timezone
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django.views.decorators.vary import vary_on_headers
+from django_htmx.http import trigger_client_event
 
-from actions.models import ActionItem
+from actions.forms import (
+    ActionItemForm,
+    ActionItemUpdateForm,
+    NagPreferenceForm,
+    ReviewFilterForm,
+    ReviewMeetingForm,
+    SnoozeForm,
+    WeeklyReviewForm,
+)
+from actions.items import action_item_history, action_item_snooze
+from actions.models import ActionItem, NagPreference, ReviewMeeting
+from actions.review import (
+    GROUP_KEYS,
+    review_counts,
+    review_groups,
+    review_items,
+    week_of,
+    weekly_review_mark,
+)
+from incidents.models import Team
+from postmortems.blocks import block_save
+from postmortems.document import incident_for_ref
+
+REVIEW = "actions/review.html"
+ITEM = "actions/item.html"
+PRINT_LIMIT = 200
+CHANGED_EVENT = "action-items-changed"
+
+
+def _items_for_rows():
+    return ActionItem.objects.select_related("incident__severity", "owner", "team")
+
+
+def _item(pk: int) -> ActionItem:
+    return get_object_or_404(_items_for_rows(), pk=pk)
+
+
+def _number(value: str | None) -> int | None:
+    try:
+        return int(value or "")
+    except ValueError:
+        return None
+
+
+def _page(value: str | None) -> int:
+    return max(_number(value) or 1, 1)
+
+
+# My action items ---------------------------------------------------------------------------
 
 
 @require_GET
 def my_action_items(request):
-    items = list(
-        ActionItem.objects.filter(owner=request.user)
-        .select_related("incident__severity", "cause")
-        .order_by("status", "due_date", "id")
-    )
-    open_items = [item for item in items if item.is_open]
-    closed_items = [item for item in items if not item.is_open]
+    items = list(_items_for_rows().filter(owner=request.user).order_by("status", "due_date", "id"))
     return render(
         request,
         "actions/mine.html",
-        {"open_items": open_items, "closed_items": closed_items, "today": timezone.localdate()},
+        {
+            "open_items": [item for item in items if item.is_open],
+            "closed_items": [item for item in items if not item.is_open],
+            "today": timezone.localdate(),
+        },
+    )
+
+
+# The weekly review -------------------------------------------------------------------------
+
+
+def _may_mark_reviewed(user, team: Team) -> bool:
+    return user.is_staff or team.lead_id == user.pk or team.members.filter(pk=user.pk).exists()
+
+
+def _review_context(request, *, review_form: WeeklyReviewForm | None = None) -> dict:
+    filter_form = ReviewFilterForm(request.GET or None)
+    filters = filter_form.filters()
+    items = review_items(filters)
+    today, now = timezone.localdate(), timezone.now()
+    counts = review_counts(items, today=today, now=now)
+    group = request.GET.get("group")
+    pages = {group: _page(request.GET.get("page"))} if group in GROUP_KEYS else {}
+    query = request.GET.copy()
+    for name in ("group", "page"):
+        query.pop(name, None)
+    context = {
+        "filter_form": filter_form,
+        "counts": counts,
+        "groups": review_groups(items, counts, today=today, now=now, pages=pages),
+        "query": query.urlencode(),
+        "today": today,
+        "team": filters.get("team"),
+    }
+    team = filters.get("team")
+    if team is not None:
+        earlier = list(team.weekly_reviews.select_related("reviewed_by")[:8])
+        this_week = next((r for r in earlier if r.week == week_of(today)), None)
+        context.update(
+            weekly_reviews=earlier,
+            this_week=this_week,
+            review_form=review_form or WeeklyReviewForm(),
+            may_mark=_may_mark_reviewed(request.user, team),
+        )
+    return context
+
+
+@require_GET
+@vary_on_headers("HX-Request")
+def review(request):
+    if request.htmx and request.htmx.target == "review-counts":
+        context = _review_context(request)
+        return render(request, f"{REVIEW}#counts", context)
+    group = request.GET.get("group")
+    if request.htmx and group in GROUP_KEYS:
+        # "Show more" in one group: only that group's next rows.
+        context = _review_context(request)
+        context["group"] = next(g for g in context["groups"] if g.key == group)
+        return render(request, f"{REVIEW}#more-rows", context)
+    return render(request, REVIEW, _review_context(request))
+
+
+@require_GET
+def review_print(request):
+    filter_form = ReviewFilterForm(request.GET or None)
+    items = review_items(filter_form.filters())
+    today, now = timezone.localdate(), timezone.now()
+    counts = review_counts(items, today=today, now=now)
+    return render(
+        request,
+        "actions/review_print.html",
+        {
+            "filter_form": filter_form,
+            "counts": counts,
+            "groups": review_groups(items, counts, today=today, now=now, size=PRINT_LIMIT),
+            "today": today,
+            "printed_at": now,
+        },
+    )
+
+
+@require_POST
+def review_mark(request):
+    team = get_object_or_404(Team, pk=_number(request.POST.get("team")) or 0)
+    if not _may_mark_reviewed(request.user, team):
+        raise PermissionDenied("Only the team's members and lead mark its week reviewed.")
+    form = WeeklyReviewForm(request.POST)
+    if not form.is_valid():
+        request.GET = request.GET.copy()
+        request.GET["team"] = str(team.pk)
+        return render(request, REVIEW, _review_context(request, review_form=form), status=422)
+    marked, created = weekly_review_mark(
+        team=team,
+        notes=form.cleaned_data["notes"],
+        user=request.user,
+        today=timezone.localdate(),
+        now=timezone.now(),
+    )
+    if created:
+        messages.success(request, f"{team} marked reviewed for the week of {marked.week:%d %b}.")
+    else:
+        who = marked.reviewed_by.get_full_name() if marked.reviewed_by else "someone"
+        messages.info(request, f"{team} was already marked reviewed this week, by {who}.")
+    return redirect(f"{reverse('action-review')}?team={team.pk}")
+
+
+# Quick updates from a list (HTMX) ---------------------------------------------------------
+
+
+def _row(request, item: ActionItem, *, status: int = 200, **extra):
+    context = {"item": item, "today": timezone.localdate(), **extra}
+    return render(request, f"{REVIEW}#item-row", context, status=status)
+
+
+def _saved_row(request, pk: int):
+    response = _row(request, _item(pk), saved=True)
+    return trigger_client_event(response, CHANGED_EVENT, {"id": pk})
+
+
+@require_GET
+def item_row(request, pk: int):
+    return _row(request, _item(pk))
+
+
+@require_http_methods(["GET", "POST"])
+def item_update(request, pk: int):
+    item = _item(pk)
+    if request.method == "GET":
+        form = ActionItemUpdateForm(instance=item, initial={"base_version": item.version})
+        return render(request, f"{REVIEW}#item-form", {"item": item, "form": form})
+    form = ActionItemUpdateForm(request.POST, instance=_item(pk))
+    if not form.is_valid():
+        return render(request, f"{REVIEW}#item-form", {"item": item, "form": form}, status=422)
+    changes = {k: v for k, v in form.cleaned_data.items() if k != "base_version"}
+    result = block_save(
+        block=item,
+        changes=changes,
+        base_version=form.cleaned_data["base_version"],
+        user=request.user,
+    )
+    if result.stale:
+        data = request.POST.copy()
+        data["base_version"] = result.current.version
+        current = _item(pk)
+        return render(
+            request,
+            f"{REVIEW}#item-form",
+            {
+                "item": current,
+                "form": ActionItemUpdateForm(data, instance=current),
+                "conflict": current,
+            },
+            status=409,
+        )
+    return _saved_row(request, pk)
+
+
+@require_http_methods(["GET", "POST"])
+def item_snooze(request, pk: int):
+    item = _item(pk)
+    today = timezone.localdate()
+    if not item.is_open:
+        message = "This item is closed; reopen it before snoozing it."
+        if request.htmx:
+            return _row(request, item, status=409, notice=message)
+        messages.error(request, message)
+        return redirect(item)
+    if request.method == "GET":
+        form = SnoozeForm(today=today, initial={"base_version": item.version})
+        return render(request, f"{REVIEW}#snooze-form", {"item": item, "form": form})
+    form = SnoozeForm(request.POST, today=today)
+    if not form.is_valid():
+        if request.htmx:
+            return render(
+                request, f"{REVIEW}#snooze-form", {"item": item, "form": form}, status=422
+            )
+        return _item_page(request, item, snooze_form=form, status=422)
+    result = action_item_snooze(
+        item=item,
+        until=form.cleaned_data["until"],
+        reason=form.cleaned_data["reason"],
+        base_version=form.cleaned_data["base_version"],
+        user=request.user,
+    )
+    if result.stale:
+        current = _item(pk)
+        data = request.POST.copy()
+        data["base_version"] = current.version
+        form = SnoozeForm(data, today=today)
+        if request.htmx:
+            return render(
+                request,
+                f"{REVIEW}#snooze-form",
+                {"item": current, "form": form, "conflict": current},
+                status=409,
+            )
+        return _item_page(request, current, snooze_form=form, conflict=current, status=409)
+    if request.htmx:
+        return _saved_row(request, pk)
+    messages.success(request, f"Snoozed until {form.cleaned_data['until']:%d %b %Y}.")
+    return redirect(item)
+
+
+# One action item's own page ----------------------------------------------------------------
+
+
+def _item_page(request, item: ActionItem, *, form=None, snooze_form=None, status=200, **extra):
+    today = timezone.localdate()
+    context = {
+        "item": item,
+        "today": today,
+        "form": form or ActionItemForm(instance=item, initial={"base_version": item.version}),
+        "snooze_form": snooze_form
+        or SnoozeForm(today=today, initial={"base_version": item.version}),
+        "changes": action_item_history(item),
+        **extra,
+    }
+    return render(request, ITEM, context, status=status)
+
+
+@require_http_methods(["GET", "POST"])
+def item_detail(request, pk: int):
+    item = get_object_or_404(
+        ActionItem.objects.select_related(
+            "incident__severity", "incident__owner", "owner", "team", "cause", "created_by"
+        ),
+        pk=pk,
+    )
+    if request.method == "GET":
+        return _item_page(request, item)
+    form = ActionItemForm(request.POST, instance=ActionItem.objects.get(pk=pk))
+    if not form.is_valid():
+        return _item_page(request, item, form=form, status=422)
+    changes = {k: v for k, v in form.cleaned_data.items() if k != "base_version"}
+    result = block_save(
+        block=item,
+        changes=changes,
+        base_version=form.cleaned_data["base_version"],
+        user=request.user,
+    )
+    if result.stale:
+        data = request.POST.copy()
+        data["base_version"] = result.current.version
+        current = ActionItem.objects.get(pk=pk)
+        return _item_page(
+            request,
+            item,
+            form=ActionItemForm(data, instance=current),
+            conflict=current,
+            status=409,
+        )
+    messages.success(request, "Saved.")
+    return redirect(item)
+
+
+# Reminder preferences ----------------------------------------------------------------------
+
+
+@require_http_methods(["GET", "POST"])
+def nag_preferences(request):
+    preference = NagPreference.objects.filter(user=request.user).first() or NagPreference(
+        user=request.user
+    )
+    form = NagPreferenceForm(request.POST or None, instance=preference)
+    if request.method == "POST":
+        if request.POST.get("resume"):
+            preference.paused_until = None
+            saved = "Reminders are back on."
+        elif form.is_valid():
+            preference = form.save(commit=False)
+            saved = "Your reminder preferences are saved."
+        else:
+            saved = ""
+        if saved:
+            preference._history_user = request.user
+            preference.save()
+            messages.success(request, saved)
+            return redirect("nag-preferences")
+    status = 422 if form.is_bound and form.errors else 200
+    return render(
+        request,
+        "actions/preferences.html",
+        {"form": form, "preference": preference, "today": timezone.localdate()},
+        status=status,
+    )
+
+
+# Review meetings ---------------------------------------------------------------------------
+
+
+@require_http_methods(["GET", "POST"])
+def review_meetings(request, ref: str):
+    incident = incident_for_ref(ref)
+    meeting = ReviewMeeting(incident=incident, recorded_by=request.user)
+    form = ReviewMeetingForm(
+        request.POST or None, instance=meeting, initial={"held_on": timezone.localdate()}
+    )
+    if request.method == "POST" and form.is_valid():
+        meeting = form.save(commit=False)
+        meeting._history_user = request.user
+        meeting.save()
+        messages.success(request, f"Review meeting of {meeting.held_on:%d %b %Y} recorded.")
+        return redirect("review-meetings", ref=incident.ref)
+    meetings = list(incident.review_meetings.select_related("recorded_by"))
+    status = 422 if request.method == "POST" else 200
+    return render(
+        request,
+        "actions/meetings.html",
+        {"incident": incident, "meetings": meetings, "form": form},
+        status=status,
     )

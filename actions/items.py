@@ -1,0 +1,80 @@
+"""Changing one action item outside the document page, and reading its history."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from actions.models import ActionItem
+from postmortems.blocks import SaveResult, block_save
+from postmortems.history import FieldChange, ValueFormatter
+
+# The fields an item's history page compares, in the order it shows them.
+HISTORY_FIELDS = (
+    "title",
+    "status",
+    "owner_id",
+    "team_id",
+    "due_date",
+    "priority",
+    "kind",
+    "cause_id",
+    "ticket_url",
+    "wont_do_reason",
+    "outcome",
+    "worth_it",
+    "snooze_reason",
+)
+
+
+def action_item_snooze(
+    *, item: ActionItem, until: date, reason: str, base_version: int, user
+) -> SaveResult:
+    """Move the due date with a reason, as one versioned change; reminders wait for the date."""
+    return block_save(
+        block=item,
+        changes={"due_date": until, "snooze_reason": reason, "snooze_count": item.snooze_count + 1},
+        base_version=base_version,
+        user=user,
+    )
+
+
+@dataclass
+class ItemChange:
+    record: object
+    action: str
+    fields: list[FieldChange]
+
+    @property
+    def when(self):
+        return self.record.history_date
+
+    @property
+    def who(self):
+        return self.record.history_user
+
+
+def action_item_history(item: ActionItem) -> list[ItemChange]:
+    """Every saved version of the item, newest first, each compared with the one before."""
+    records = list(item.history.select_related("history_user").order_by("history_id"))
+    show = ValueFormatter()
+    changes: list[ItemChange] = []
+    before = None
+    for record in records:
+        fields = []
+        for name in HISTORY_FIELDS:
+            old = show(ActionItem, name, getattr(before, name)) if before else ""
+            new = show(ActionItem, name, getattr(record, name))
+            if old != new:
+                fields.append(FieldChange(show.label(ActionItem, name), old, new))
+        if record.history_type == "+":
+            action = "created"
+        elif record.history_type == "-":
+            action = "deleted"
+        elif before is not None and record.snooze_count > before.snooze_count:
+            action = "snoozed"
+        else:
+            action = "changed"
+        changes.append(ItemChange(record, action, fields))
+        before = record
+    return list(reversed(changes))

@@ -1,0 +1,65 @@
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from threading import Thread
+from types import SimpleNamespace
+
+import pytest
+
+from tests import factories
+
+# A Monday morning: the day the weekly review and the reminders are read on in most tests.
+MONDAY = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
+
+
+@pytest.fixture(autouse=True)
+def _links_point_somewhere(settings):
+    settings.HINDSIGHT_BASE_URL = "https://hindsight.example.com"
+
+
+@pytest.fixture
+def lead(db):
+    return factories.user("lena", first_name="Lena", last_name="Hoffmann")
+
+
+@pytest.fixture
+def team(owner, teammate, lead):
+    made = factories.team("Payments", lead=lead)
+    made.members.set([owner, teammate, lead])
+    return made
+
+
+@pytest.fixture
+def slack_server():
+    """A Slack incoming webhook on 127.0.0.1 that records what it is sent.
+
+    Append HTTP status codes to `statuses` to make the next requests fail.
+    """
+    received: list[dict] = []
+    statuses: list[int] = []
+
+    class Webhook(BaseHTTPRequestHandler):
+        def do_POST(self):
+            body = self.rfile.read(int(self.headers["Content-Length"]))
+            status = statuses.pop(0) if statuses else 200
+            received.append({"status": status, "payload": json.loads(body), "path": self.path})
+            self.send_response(status)
+            self.end_headers()
+            self.wfile.write(b"ok" if status == 200 else b"no")
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Webhook)
+    thread = Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield SimpleNamespace(
+        url=f"http://127.0.0.1:{server.server_port}/services/T000/B000/secret",
+        received=received,
+        statuses=statuses,
+        payloads=lambda: [r["payload"] for r in received if r["status"] == 200],
+    )
+    server.shutdown()
+    server.server_close()
