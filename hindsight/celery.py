@@ -3,11 +3,59 @@
 from __future__ import annotations
 
 import os
+from functools import cached_property
+from zoneinfo import ZoneInfo
 
 from celery import Celery
+from celery.schedules import crontab
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "hindsight.settings")
 
 app = Celery("hindsight")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+
+
+class ZonedCrontab(crontab):
+    """A crontab whose hours are read in a time zone of its own rather than Celery's."""
+
+    def __init__(
+        self,
+        minute="*",
+        hour="*",
+        day_of_week="*",
+        day_of_month="*",
+        month_of_year="*",
+        zone: str = "UTC",
+        **kwargs,
+    ):
+        super().__init__(minute, hour, day_of_week, day_of_month, month_of_year, **kwargs)
+        self.zone = zone
+
+    def __reduce__(self):
+        # Beat keeps its schedule in a pickled file: the zone must survive that.
+        fields = (
+            self._orig_minute,
+            self._orig_hour,
+            self._orig_day_of_week,
+            self._orig_day_of_month,
+            self._orig_month_of_year,
+        )
+        return (self.__class__, (*fields, self.zone), self._orig_kwargs)
+
+    @cached_property
+    def tz(self):
+        return ZoneInfo(self.zone)
+
+
+@app.on_after_configure.connect
+def schedule_daily_runs(sender: Celery, **kwargs) -> None:
+    from django.conf import settings
+
+    sender.add_periodic_task(
+        ZonedCrontab(
+            hour=settings.HINDSIGHT_NAG_HOUR, minute=0, zone=settings.HINDSIGHT_NAG_TIME_ZONE
+        ),
+        sender.signature("actions.tasks.send_nags"),
+        name="send reminders about overdue action items",
+    )

@@ -162,6 +162,17 @@ HINDSIGHT_BASE_URL = envstr("HINDSIGHT_BASE_URL")
 # Debian's Chromium prints the PDF export; without it the PDF download says so instead.
 HINDSIGHT_CHROMIUM = envstr("HINDSIGHT_CHROMIUM", "/usr/bin/chromium")
 
+# Reminders about overdue action items ("nags"): the daily run's hour, and the time zone that
+# hour and "overdue" are read in; how often an item reminds (a team can choose its own) and
+# after how many reminders the lead is copied; how often a failing channel is tried, waiting
+# HINDSIGHT_NAG_RETRY_SECONDS and doubling each time.
+HINDSIGHT_NAG_HOUR = envint("HINDSIGHT_NAG_HOUR", 9)
+HINDSIGHT_NAG_TIME_ZONE = envstr("HINDSIGHT_NAG_TIME_ZONE", TIME_ZONE)
+HINDSIGHT_NAG_EVERY_DAYS = envint("HINDSIGHT_NAG_EVERY_DAYS", 7)
+HINDSIGHT_NAG_ESCALATE_AFTER = envint("HINDSIGHT_NAG_ESCALATE_AFTER", 3)
+HINDSIGHT_NAG_ATTEMPTS = envint("HINDSIGHT_NAG_ATTEMPTS", 4)
+HINDSIGHT_NAG_RETRY_SECONDS = envint("HINDSIGHT_NAG_RETRY_SECONDS", 30)
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
