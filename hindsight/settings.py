@@ -161,6 +161,8 @@ HINDSIGHT_SUMMARY_EMAILS = envlist("HINDSIGHT_SUMMARY_EMAILS")
 HINDSIGHT_BASE_URL = envstr("HINDSIGHT_BASE_URL")
 # Debian's Chromium prints the PDF export; without it the PDF download says so instead.
 HINDSIGHT_CHROMIUM = envstr("HINDSIGHT_CHROMIUM", "/usr/bin/chromium")
+# How often a stakeholder page left open looks for changes, in seconds.
+HINDSIGHT_READER_REFRESH_SECONDS = envint("HINDSIGHT_READER_REFRESH_SECONDS", 20)
 
 # Reminders about overdue action items ("nags"): the daily run's hour, and the time zone that
 # hour and "overdue" are read in; how often an item reminds (a team can choose its own) and

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from functools import wraps
 
+from django.conf import settings
 from django.contrib.auth.decorators import login_not_required
 from django.http import HttpResponse
 from django.shortcuts import render
@@ -46,6 +47,7 @@ def _context(token: str, view) -> dict:
         "view": view,
         "document": view.document,
         "names_hidden": view.link.hide_names,
+        "refresh_seconds": settings.HINDSIGHT_READER_REFRESH_SECONDS,
     }
 
 
