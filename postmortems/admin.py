@@ -1,7 +1,7 @@
 from django.contrib import admin
 from simple_history.admin import SimpleHistoryAdmin
 
-from postmortems.models import Cause, Postmortem, Section, Why
+from postmortems.models import Cause, ConflictCopy, Postmortem, Section, Why
 
 
 class SectionInline(admin.StackedInline):
@@ -40,3 +40,10 @@ class CauseAdmin(SimpleHistoryAdmin):
 class WhyAdmin(SimpleHistoryAdmin):
     list_display = ["question", "cause", "position"]
     raw_id_fields = ["cause"]
+
+
+@admin.register(ConflictCopy)
+class ConflictCopyAdmin(SimpleHistoryAdmin):
+    list_display = ["section", "author", "created_at", "resolution"]
+    list_filter = ["resolution"]
+    raw_id_fields = ["section", "author", "resolved_by"]

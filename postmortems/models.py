@@ -230,3 +230,42 @@ class ShareLink(models.Model):
         if self.revoked_at is not None:
             return "revoked"
         return "expired" if self.is_expired() else "active"
+
+
+class ConflictCopy(models.Model):
+    """Text that could not be merged with a save made in between, kept rather than lost."""
+
+    class Resolution(models.TextChoices):
+        MINE = "mine", "Kept mine"
+        THEIRS = "theirs", "Kept theirs"
+        BOTH = "both", "Edited both"
+
+    section = models.ForeignKey(Section, on_delete=models.CASCADE, related_name="conflict_copies")
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    text = models.TextField()
+    base_version = models.PositiveIntegerField(help_text="The version the author started from.")
+    against_version = models.PositiveIntegerField(help_text="The version saved in between.")
+    created_at = models.DateTimeField(auto_now_add=True)
+    resolution = models.CharField(max_length=10, choices=Resolution, blank=True)
+    resolved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name_plural = "conflict copies"
+
+    def __str__(self) -> str:
+        return f"Conflict copy of {self.section} by {self.author}"
+
+    def resolve(self, *, choice: str, user) -> None:
+        self.resolution = choice
+        self.resolved_by = user
+        self.resolved_at = timezone.now()
+        self._history_user = user
+        self.save()

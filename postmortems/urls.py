@@ -1,6 +1,6 @@
 from django.urls import path
 
-from postmortems import publish_views, views
+from postmortems import live_views, publish_views, views
 
 urlpatterns = [
     path("", views.document, name="document"),
@@ -19,6 +19,13 @@ urlpatterns = [
     path("export.pdf", publish_views.export_pdf, name="export-pdf"),
     path("history/", views.history, name="history"),
     path("history/<str:kind>/<int:history_id>/revert/", views.revert, name="revert"),
+    path("events/", live_views.document_events, name="document-events"),
+    path("changes/", live_views.document_changes, name="document-changes"),
+    path("presence/", live_views.presence_beat, name="presence"),
+    path("presence/leave/", live_views.presence_leave, name="presence-leave"),
+    path("section/<int:pk>/autosave/", live_views.section_autosave, name="section-autosave"),
+    path("conflicts/<int:pk>/resolve/", live_views.conflict_resolve, name="conflict-resolve"),
+    path("<str:kind>/list/", live_views.block_list, name="block-list"),
     path("<str:kind>/new/", views.block_new, name="block-new"),
     path("<str:kind>/<int:pk>/", views.block, name="block"),
     path("<str:kind>/<int:pk>/edit/", views.block_edit, name="block-edit"),

@@ -72,7 +72,9 @@ def block(request, ref: str, kind: str, pk: int):
     kind_ = _kind(kind)
     current = kind_.get(incident, pk)
     if request.method == "GET":
-        return _render_block(request, incident, kind_, current)
+        # An editor that saved as it went closes by asking for the block "as saved".
+        saved = request.GET.get("saved") == "1"
+        return _render_block(request, incident, kind_, current, saved=saved)
 
     form = _form(kind_, request.POST, instance=kind_.get(incident, pk))
     if not form.is_valid():

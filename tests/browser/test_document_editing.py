@@ -86,12 +86,12 @@ def test_a_responder_opens_an_incident_and_writes_its_document_in_place(browser_
     expect(summary.get_by_role("listitem")).to_have_text(["checkout", "refunds"])
     expect(summary.get_by_role("status")).to_have_text("Saved.")
 
-    # Esc leaves an edit without saving what was typed.
-    form = edit_summary(page, "Half a thought")
+    # A section saves itself as it is typed: Esc closes the editor and keeps the words.
+    form = edit_summary(page, "Card payments failed for 23 minutes. Half a thought")
     form.get_by_role("textbox").press("Escape")
     expect(form).to_have_count(0)
-    expect(summary).to_contain_text("Card payments failed for 23 minutes.")
-    expect(summary).not_to_contain_text("Half a thought")
+    expect(summary).to_contain_text("Half a thought")
+    expect(summary.get_by_role("status")).to_have_text("Saved.")
 
     # Timeline entries to the second, shown in the order they happened, whatever the order typed.
     mitigated = started + timedelta(minutes=12, seconds=7)

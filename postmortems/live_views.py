@@ -1,0 +1,266 @@
+"""The live side of the document page: its event stream, polling, presence, autosave."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from datetime import timedelta
+
+from asgiref.sync import sync_to_async
+from django.core.handlers.asgi import ASGIRequest
+from django.db import connection
+from django.http import Http404, HttpResponse, JsonResponse, StreamingHttpResponse
+from django.shortcuts import render
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
+from django.views.decorators.http import require_GET, require_POST
+
+from hindsight.bus import LOST, BusUnavailable, get_bus
+from postmortems.blocks import block_save
+from postmortems.document import document_context, document_for_ref, incident_for_ref
+from postmortems.history import history_sources
+from postmortems.kinds import KINDS
+from postmortems.live import document_channel
+from postmortems.merge import edits_between
+from postmortems.models import ConflictCopy, Section
+
+logger = logging.getLogger(__name__)
+PING_SECONDS = 15
+POLL_OVERLAP = timedelta(seconds=5)
+MAX_SECTION_LENGTH = Section._meta.get_field("body").max_length
+
+
+def _sse(event: str, data: dict, event_id: str | None = None) -> str:
+    lines = [f"event: {event}"]
+    if event_id:
+        lines.append(f"id: {event_id}")
+    lines.append(f"data: {json.dumps(data)}")
+    return "\n".join(lines) + "\n\n"
+
+
+def _incident_id_for_ref(ref: str) -> int:
+    """Look the incident up, then give the connection back: a stream may stay open for hours."""
+    try:
+        return incident_for_ref(ref).pk
+    finally:
+        connection.close()
+
+
+async def document_events(request, ref: str):
+    """Server-Sent Events for one document: catch-up after Last-Event-ID, then live events."""
+    if not isinstance(request, ASGIRequest):
+        # A WSGI server would have to buffer an endless stream: let the page poll instead.
+        return HttpResponse("Live updates need the ASGI server; the page polls.", status=503)
+    user = await request.auser()
+    if not user.is_authenticated:
+        return HttpResponse(status=401)
+    incident_id = await sync_to_async(_incident_id_for_ref)(ref)
+    channel = document_channel(incident_id)
+    bus = get_bus()
+    last_id = request.headers.get("Last-Event-ID") or request.GET.get("last_event_id") or ""
+    try:
+        subscription = await bus.subscribe(channel)
+        missed = await bus.replay(channel, last_id) if last_id else []
+    except BusUnavailable as error:
+        logger.warning("event stream for %s unavailable: %s", ref, error)
+        return HttpResponse("Live updates are unavailable; the page polls instead.", status=503)
+
+    async def stream():
+        try:
+            yield "retry: 3000\n\n"
+            if missed is None:
+                yield _sse("reset", {"reason": "missed too much"})
+            else:
+                for event_id, event in missed:
+                    yield _sse("change", event, event_id)
+            yield _sse("ready", {"caught_up": len(missed or ())})
+            while True:
+                item = await subscription.get(PING_SECONDS)
+                if item is None:
+                    yield ": ping\n\n"
+                elif item is LOST:
+                    return  # the page reconnects, or falls back to polling
+                else:
+                    event_id, event = item
+                    name = "presence" if event.get("type") == "presence" else "change"
+                    yield _sse(name, event, event_id)
+        except asyncio.CancelledError:
+            raise  # the page went away
+        finally:
+            subscription.close()
+
+    response = StreamingHttpResponse(stream(), content_type="text/event-stream")
+    response["Cache-Control"] = "no-cache, no-store"
+    response["X-Accel-Buffering"] = "no"
+    return response
+
+
+@require_GET
+def document_changes(request, ref: str):
+    """What changed since a moment, from the history tables: the polling fallback."""
+    incident = incident_for_ref(ref)
+    now = timezone.now()
+    since = parse_datetime(request.GET.get("since", "")) or now
+    changes = []
+    for kind, queryset in history_sources(incident).items():
+        rows = queryset.filter(history_date__gt=since - POLL_OVERLAP).select_related("history_user")
+        for row in rows.order_by("history_date")[:200]:
+            changes.append(
+                {
+                    "type": "block",
+                    "kind": kind,
+                    "id": row.id,
+                    "version": row.version,
+                    "action": {"+": "created", "-": "deleted"}.get(row.history_type, "saved"),
+                    "parent": getattr(row, "cause_id", None) if kind == "why" else None,
+                    "by": _name(row.history_user),
+                    "by_id": row.history_user_id,
+                    "at": row.history_date.isoformat(),
+                }
+            )
+    changes.sort(key=lambda change: change["at"])
+    return JsonResponse({"now": now.isoformat(), "changes": changes})
+
+
+def _name(user) -> str:
+    if user is None:
+        return ""
+    return user.get_full_name() or user.get_username()
+
+
+def _initials(user) -> str:
+    parts = _name(user).split()
+    return "".join(part[0] for part in parts[:2]).upper() or "?"
+
+
+@require_POST
+def presence_beat(request, ref: str):
+    """A page says it is still open, and which block (if any) its person is editing."""
+    incident = incident_for_ref(ref)
+    channel = document_channel(incident.pk)
+    tab = request.POST.get("tab", "")[:40]
+    editing = request.POST.get("editing", "")[:60]
+    member = f"{request.user.pk}:{tab}"
+    bus = get_bus()
+    data = {
+        "user_id": request.user.pk,
+        "name": _name(request.user),
+        "initials": _initials(request.user),
+        "editing": editing,
+    }
+    if bus.presence_beat(channel, member, data):
+        bus.publish(channel, {"type": "presence", "people": bus.presence_list(channel)})
+    return JsonResponse({"people": bus.presence_list(channel)})
+
+
+@require_POST
+def presence_leave(request, ref: str):
+    incident = incident_for_ref(ref)
+    channel = document_channel(incident.pk)
+    bus = get_bus()
+    bus.presence_leave(channel, f"{request.user.pk}:{request.POST.get('tab', '')[:40]}")
+    bus.publish(channel, {"type": "presence", "people": bus.presence_list(channel)})
+    return HttpResponse(status=204)
+
+
+def _section_state(section: Section) -> dict:
+    return {"version": section.version, "text": section.body}
+
+
+@require_POST
+def section_autosave(request, ref: str, pk: int):
+    """Save a section's text as it is typed; merge with saves made in between, or keep a copy."""
+    incident = incident_for_ref(ref)
+    section = KINDS["section"].get(incident, pk)
+    text = request.POST.get("body")
+    try:
+        base_version = int(request.POST.get("base_version", ""))
+    except ValueError:
+        base_version = None
+    if text is None or base_version is None:
+        return JsonResponse({"error": "The save carried no text or no version."}, status=400)
+    if len(text) > MAX_SECTION_LENGTH:
+        return JsonResponse(
+            {"error": f"A section holds at most {MAX_SECTION_LENGTH:,} characters."}, status=422
+        )
+    result = block_save(
+        block=section,
+        changes={"body": text},
+        base_version=base_version,
+        user=request.user,
+        merge_fields=("body",),
+    )
+    if result.saved:
+        saved_text = result.block.body
+        # How the saved text differs from what was sent, so the editor can keep its caret.
+        edits = [[e.start, e.end, e.text] for e in edits_between(text, saved_text)]
+        return JsonResponse(
+            {
+                "status": "saved",
+                "merged": result.merged,
+                "edits": edits,
+                **_section_state(result.block),
+            }
+        )
+    current = result.current
+    last = current.history.select_related("history_user").order_by("-history_id").first()
+    return JsonResponse(
+        {
+            "status": "conflict",
+            "conflict": result.conflict.pk if result.conflict else None,
+            "theirs": current.body,
+            "by": _name(last.history_user) if last else "",
+            "mine": text,
+            "version": current.version,
+        },
+        status=409,
+    )
+
+
+@require_POST
+def conflict_resolve(request, ref: str, pk: int):
+    """Keep mine, keep theirs, or edit both: the choice offered beside a conflict copy."""
+    incident = incident_for_ref(ref)
+    try:
+        copy = ConflictCopy.objects.select_related("section").get(
+            pk=pk, section__postmortem__incident=incident
+        )
+    except ConflictCopy.DoesNotExist:
+        raise Http404("No such conflict copy") from None
+    choice = request.POST.get("choice")
+    if choice not in ConflictCopy.Resolution.values:
+        return JsonResponse({"error": "Choose mine, theirs or both."}, status=400)
+    section = copy.section
+    text = section.body
+    if choice == ConflictCopy.Resolution.MINE:
+        result = block_save(
+            block=section,
+            changes={"body": copy.text},
+            base_version=section.version,
+            user=request.user,
+        )
+        section = result.block
+        text = section.body
+    elif choice == ConflictCopy.Resolution.BOTH:
+        text = f"{section.body.rstrip()}\n\n{copy.text.strip()}\n"
+    copy.resolve(choice=choice, user=request.user)
+    return JsonResponse(
+        {"status": "resolved", "choice": choice, "version": section.version, "text": text}
+    )
+
+
+@require_GET
+def block_list(request, ref: str, kind: str):
+    """A list of blocks as the document page shows it, for pages refreshing after a change."""
+    kind_ = KINDS.get(kind)
+    if kind_ is None or kind_.list_partial is None:
+        raise Http404("No such list")
+    incident = document_for_ref(ref)
+    context = document_context(incident)
+    if kind_.list_partial == "cause":
+        cause = next((c for c in context["causes"] if str(c.pk) == request.GET.get("cause")), None)
+        if cause is None:
+            raise Http404("No such cause")
+        context["block"] = cause
+    return render(request, f"postmortems/document.html#{kind_.list_partial}", context)

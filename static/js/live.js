@@ -1,0 +1,570 @@
+// The live document page: an event stream of what others change, presence, and sections that
+// save themselves as people type. Text merges happen on the server; this file only applies
+// their results without moving the caret, and keeps unacknowledged text in localStorage.
+(function () {
+  "use strict";
+
+  var root = document.getElementById("live");
+  if (!root || !window.htmx || !window.fetch) return;
+
+  var ref = root.dataset.ref;
+  var me = Number(root.dataset.userId);
+  var base = "/incidents/" + encodeURIComponent(ref) + "/";
+  var lastId = root.dataset.lastEventId || "";
+  var seen = new Set();
+  var pendingLists = new Set();
+  var tab = sessionStorage.getItem("hindsight-tab");
+  if (!tab) {
+    tab = Math.random().toString(36).slice(2, 12);
+    sessionStorage.setItem("hindsight-tab", tab);
+  }
+  var csrf = (function () {
+    try { return JSON.parse(document.body.getAttribute("hx-headers"))["x-csrftoken"]; }
+    catch (e) { return ""; }
+  })();
+
+  function post(url, data) {
+    var body = new URLSearchParams(data);
+    return fetch(url, {
+      method: "POST",
+      body: body,
+      credentials: "same-origin",
+      headers: { "X-CSRFToken": csrf, "Accept": "application/json" },
+    });
+  }
+
+  // ---- status line -------------------------------------------------------------------
+  var statusEl = document.getElementById("live-status");
+  function status(text, tone) {
+    if (!statusEl) return;
+    statusEl.textContent = text;
+    statusEl.dataset.tone = tone || "";
+  }
+
+  // ---- where each kind of block lives ------------------------------------------------
+  function listFor(change) {
+    switch (change.kind) {
+      case "entry": return { id: "timeline", url: base + "entry/list/" };
+      case "cause": return { id: "causes", url: base + "cause/list/" };
+      case "action": return { id: "actions", url: base + "action/list/" };
+      case "why":
+        return change.parent
+          ? { id: "cause-" + change.parent, url: base + "why/list/?cause=" + change.parent }
+          : { id: "causes", url: base + "cause/list/" };
+      default: return null;
+    }
+  }
+
+  function editing(el) {
+    return el && (el.matches("form.block-form") || el.querySelector("form.block-form"));
+  }
+
+  function mark(el, who) {
+    if (!el) return;
+    el.classList.add("live-changed");
+    if (who) {
+      var badge = document.createElement("span");
+      badge.className = "changed-by";
+      badge.textContent = "Changed by " + who;
+      el.appendChild(badge);
+      setTimeout(function () { badge.remove(); }, 5000);
+    }
+    setTimeout(function () { el.classList.remove("live-changed"); }, 2500);
+  }
+
+  function swap(url, id, who) {
+    return htmx.ajax("GET", url, { target: "#" + id, swap: "outerHTML" }).then(function () {
+      mark(document.getElementById(id), who);
+    });
+  }
+
+  function refreshList(change) {
+    var list = listFor(change);
+    if (!list) return;
+    var el = document.getElementById(list.id);
+    if (!el) return;
+    if (editing(el)) {
+      // Never swap what someone is typing in: refresh once their form closes.
+      pendingLists.add(JSON.stringify(list));
+      return;
+    }
+    swap(list.url, list.id, change.by_id === me ? "" : change.by);
+  }
+
+  function onChange(change) {
+    if (change.type === "presence") return renderPresence(change.people);
+    if (change.type !== "block") return;
+    var key = [change.kind, change.id, change.version, change.action].join(":");
+    if (seen.has(key)) return;
+    seen.add(key);
+    if (change.action !== "saved") return refreshList(change);
+    var id = change.kind + "-" + change.id;
+    var el = document.getElementById(id);
+    if (!el) return refreshList(change);
+    if (editing(el)) {
+      var editor = editors.get(id);
+      if (editor) editor.remoteChange(change);
+      else if (change.by_id !== me) notice(el, change.by + " saved this while you edit it.");
+      return;
+    }
+    if (Number(el.dataset.version || 0) >= change.version) return;
+    swap(base + change.kind + "/" + change.id + "/", id, change.by_id === me ? "" : change.by);
+  }
+
+  function notice(el, text) {
+    var box = el.querySelector(".live-notice");
+    if (!box) {
+      box = document.createElement("p");
+      box.className = "live-notice";
+      box.setAttribute("role", "status");
+      (el.querySelector(".form-actions") || el).before(box);
+    }
+    box.textContent = text;
+  }
+
+  function refreshEverything() {
+    var parts = Array.prototype.slice.call(
+      document.querySelectorAll(".doc-header.block, section.section.block")
+    );
+    parts.forEach(function (el) {
+      if (editing(el)) return;
+      var pair = el.id.split("-");
+      swap(base + pair[0] + "/" + pair[1] + "/", el.id, "");
+    });
+    [["entry", "timeline"], ["cause", "causes"], ["action", "actions"]].forEach(function (p) {
+      refreshList({ kind: p[0] });
+    });
+  }
+
+  document.addEventListener("htmx:afterSwap", function () {
+    pendingLists.forEach(function (raw) {
+      var list = JSON.parse(raw);
+      var el = document.getElementById(list.id);
+      if (el && !editing(el)) {
+        pendingLists.delete(raw);
+        swap(list.url, list.id, "");
+      }
+    });
+    attachEditors();
+    beat();
+  });
+
+  // ---- the event stream, with polling when it cannot be had --------------------------
+  var source = null;
+  var failures = 0;
+  var pollTimer = null;
+  var pollSince = new Date().toISOString();
+
+  function connect() {
+    var url = base + "events/" + (lastId ? "?last_event_id=" + encodeURIComponent(lastId) : "");
+    source = new EventSource(url);
+    source.addEventListener("ready", function (event) {
+      var data = JSON.parse(event.data);
+      var wasDown = failures > 0 || pollTimer;
+      failures = 0;
+      stopPolling();
+      status(
+        wasDown
+          ? "Reconnected" + (data.caught_up ? ", caught up on " + data.caught_up + " change" +
+            (data.caught_up === 1 ? "" : "s") : "")
+          : "Live",
+        "ok"
+      );
+    });
+    source.addEventListener("change", function (event) {
+      if (event.lastEventId) lastId = event.lastEventId;
+      onChange(JSON.parse(event.data));
+    });
+    source.addEventListener("presence", function (event) {
+      if (event.lastEventId) lastId = event.lastEventId;
+      renderPresence(JSON.parse(event.data).people);
+    });
+    source.addEventListener("reset", function () {
+      refreshEverything();
+      status("Reconnected, reloaded the document", "ok");
+    });
+    source.onerror = function () {
+      source.close();
+      failures += 1;
+      status("Offline, reconnecting…", "warn");
+      if (failures >= 2) startPolling();
+      // Back off with jitter, so a restarted server is not hit by every page at once.
+      var delay = Math.min(30000, 1000 * Math.pow(2, Math.min(failures, 5)));
+      setTimeout(connect, delay * (0.5 + Math.random()));
+    };
+  }
+
+  function startPolling() {
+    if (pollTimer) return;
+    pollTimer = setInterval(poll, 10000);
+    poll();
+  }
+
+  function stopPolling() {
+    if (pollTimer) clearInterval(pollTimer);
+    pollTimer = null;
+  }
+
+  function poll() {
+    fetch(base + "changes/?since=" + encodeURIComponent(pollSince), { credentials: "same-origin" })
+      .then(function (response) { return response.ok ? response.json() : null; })
+      .then(function (data) {
+        if (!data) return;
+        pollSince = data.now;
+        data.changes.forEach(onChange);
+        if (failures) status("Live updates paused; checking every 10 seconds", "warn");
+      })
+      .catch(function () { status("Offline, will retry", "warn"); });
+  }
+
+  // ---- presence ----------------------------------------------------------------------
+  var presenceEl = document.getElementById("presence");
+
+  function openBlockId() {
+    var form = document.querySelector("form.block-form[id]");
+    return form ? form.id : "";
+  }
+
+  function renderPresence(people) {
+    if (!presenceEl || !people) return;
+    var byUser = new Map();
+    people.forEach(function (person) {
+      var known = byUser.get(person.user_id);
+      if (!known || person.editing) byUser.set(person.user_id, person);
+    });
+    presenceEl.textContent = "";
+    document.querySelectorAll(".editing-badge").forEach(function (b) { b.remove(); });
+    byUser.forEach(function (person) {
+      var chip = document.createElement("span");
+      chip.className = "avatar" + (person.user_id === me ? " me" : "");
+      chip.textContent = person.initials;
+      var label = person.name + (person.user_id === me ? " (you)" : "");
+      chip.title = label;
+      chip.setAttribute("aria-label", label);
+      presenceEl.appendChild(chip);
+      if (person.editing && person.user_id !== me) {
+        var block = document.getElementById(person.editing);
+        if (block) {
+          var badge = document.createElement("span");
+          badge.className = "editing-badge";
+          badge.textContent = person.name + " is editing";
+          (block.querySelector(".part-head") || block).appendChild(badge);
+        }
+      }
+    });
+  }
+
+  var lastBeat = "";
+  function beat() {
+    var editingId = openBlockId();
+    if (document.hidden) return;
+    lastBeat = editingId;
+    post(base + "presence/", { tab: tab, editing: editingId })
+      .then(function (response) { return response.ok ? response.json() : null; })
+      .then(function (data) { if (data) renderPresence(data.people); })
+      .catch(function () {});
+  }
+
+  function leave() {
+    var form = new FormData();
+    form.append("tab", tab);
+    form.append("csrfmiddlewaretoken", csrf);
+    navigator.sendBeacon(base + "presence/leave/", form);
+  }
+
+  setInterval(function () { beat(); }, 7000);
+  document.addEventListener("visibilitychange", function () {
+    if (document.hidden) leave(); else beat();
+  });
+  window.addEventListener("pagehide", leave);
+  document.addEventListener("focusin", function () {
+    if (openBlockId() !== lastBeat) beat();
+  });
+
+  // ---- sections that save themselves -------------------------------------------------
+  var editors = new Map();
+  var DRAFT = "hindsight:draft:" + ref + ":";
+
+  function readDraft(key) {
+    try { return JSON.parse(localStorage.getItem(DRAFT + key)); } catch (e) { return null; }
+  }
+
+  // Where a position in the old text lands in the new one, given the server's edits.
+  function mapPosition(position, edits) {
+    var shift = 0;
+    for (var i = 0; i < edits.length; i++) {
+      var start = edits[i][0], end = edits[i][1], text = edits[i][2];
+      if (end <= position && !(start === end && start === position)) {
+        shift += text.length - (end - start);
+      } else if (start < position && position < end) {
+        return start + shift + text.length;
+      } else if (start === end && start === position) {
+        shift += text.length;  // their insertion right at the caret goes before it
+      }
+    }
+    return position + shift;
+  }
+
+  function setTextKeepingCaret(area, text, edits) {
+    if (area.value === text) return;
+    var focused = document.activeElement === area;
+    var start = area.selectionStart, end = area.selectionEnd;
+    area.value = text;
+    if (focused) area.setSelectionRange(mapPosition(start, edits), mapPosition(end, edits));
+  }
+
+  // The single stretch typed between two values: [start, end-in-old, inserted text].
+  function spliceBetween(before, after) {
+    var p = 0;
+    while (p < before.length && p < after.length && before[p] === after[p]) p++;
+    var s = 0;
+    while (s < before.length - p && s < after.length - p &&
+           before[before.length - 1 - s] === after[after.length - 1 - s]) s++;
+    return [p, before.length - s, after.slice(p, after.length - s)];
+  }
+
+  function Editor(form) {
+    this.form = form;
+    this.key = form.id;
+    this.area = form.querySelector("textarea[name=body]");
+    this.versionInput = form.querySelector("input[name=base_version]");
+    this.status = form.querySelector(".autosave-status");
+    this.url = form.dataset.autosave;
+    this.acked = this.area.value;
+    this.inflight = false;
+    this.again = false;
+    this.timer = null;
+    this.retry = 1000;
+    this.blocked = false;
+    var self = this;
+    var draft = readDraft(this.key);
+    if (draft && draft.text !== this.area.value) {
+      this.area.value = draft.text;
+      this.versionInput.value = draft.base;
+      this.say("Restored text you had not saved");
+      this.schedule(0);
+    }
+    this.area.addEventListener("input", function () {
+      self.keepDraft();
+      self.say("Unsaved changes");
+      self.schedule(1200);
+    });
+    this.area.addEventListener("blur", function () { self.schedule(0); });
+  }
+
+  Editor.prototype.say = function (text) { if (this.status) this.status.textContent = text; };
+
+  Editor.prototype.keepDraft = function () {
+    localStorage.setItem(DRAFT + this.key, JSON.stringify({
+      text: this.area.value, base: Number(this.versionInput.value), at: Date.now(),
+    }));
+  };
+
+  Editor.prototype.schedule = function (delay) {
+    var self = this;
+    clearTimeout(this.timer);
+    this.timer = setTimeout(function () { self.send(); }, delay);
+  };
+
+  Editor.prototype.send = function (force) {
+    var self = this;
+    if (this.blocked) return Promise.resolve();
+    if (this.inflight) { this.again = true; return this.inflight; }
+    var sent = this.area.value;
+    if (sent === this.acked && !force) {
+      localStorage.removeItem(DRAFT + this.key);
+      return Promise.resolve();
+    }
+    var sentBase = Number(this.versionInput.value);
+    this.say("Saving…");
+    this.inflight = post(this.url, { body: sent, base_version: sentBase })
+      .then(function (response) {
+        return response.json().then(function (data) { return [response.status, data]; });
+      })
+      .then(function (result) {
+        var code = result[0], data = result[1];
+        if (code === 200) self.saved(sent, data);
+        else if (code === 409) self.conflict(data);
+        else self.say(data.error || "Not saved: error " + code);
+      })
+      .catch(function () {
+        self.say("Offline, will retry");
+        self.schedule(self.retry);
+        self.retry = Math.min(self.retry * 2, 30000);
+      })
+      .finally(function () {
+        self.inflight = false;
+        if (self.again) { self.again = false; self.schedule(0); }
+      });
+    return this.inflight;
+  };
+
+  Editor.prototype.saved = function (sent, data) {
+    this.retry = 1000;
+    this.savedSomething = true;
+    this.versionInput.value = data.version;
+    this.acked = data.text;
+    var area = this.area;
+    if (area.value === sent) {
+      setTextKeepingCaret(area, data.text, data.edits || []);
+    } else if (data.text !== sent) {
+      // They typed on while this save was under way: replay that typing on the merged text.
+      var typed = spliceBetween(sent, area.value);
+      var edits = data.edits || [];
+      var start = mapPosition(typed[0], edits), end = mapPosition(typed[1], edits);
+      var text = data.text.slice(0, start) + typed[2] + data.text.slice(end);
+      var caret = area.selectionStart, typedEnd = typed[0] + typed[2].length, moved;
+      if (caret < typed[0]) moved = mapPosition(caret, edits);
+      else if (caret <= typedEnd) moved = start + (caret - typed[0]);
+      else moved = mapPosition(caret - typedEnd + typed[1], edits) - end + start + typed[2].length;
+      var focused = document.activeElement === area;
+      area.value = text;
+      if (focused) area.setSelectionRange(moved, moved);
+    }
+    if (area.value === this.acked) {
+      localStorage.removeItem(DRAFT + this.key);
+      this.say(data.merged ? "Saved, merged with others' changes" : "Saved");
+    } else {
+      this.keepDraft();
+      this.schedule(300);
+    }
+  };
+
+  Editor.prototype.remoteChange = function (change) {
+    if (change.version <= Number(this.versionInput.value)) return;
+    this.say(change.by + " saved a change; merging…");
+    this.send(true);
+  };
+
+  Editor.prototype.conflict = function (data) {
+    var self = this;
+    this.blocked = true;
+    this.versionInput.value = data.version;
+    this.say("Not merged: choose below");
+    var panel = document.createElement("div");
+    panel.className = "conflict";
+    panel.setAttribute("role", "alert");
+    var intro = document.createElement("p");
+    intro.innerHTML = "<strong></strong> Nothing was overwritten, and your text is kept as a " +
+      "conflict copy in the history.";
+    intro.firstChild.textContent = (data.by || "Someone") +
+      " changed the same words while you were typing, so the two texts could not be merged.";
+    var theirs = document.createElement("pre");
+    theirs.className = "conflict-text";
+    theirs.textContent = data.theirs;
+    var label = document.createElement("p");
+    label.textContent = "Their text (yours is in the box):";
+    var buttons = document.createElement("div");
+    buttons.className = "form-actions";
+    [["mine", "Keep mine"], ["theirs", "Keep theirs"], ["both", "Edit both"]].forEach(function (c) {
+      var button = document.createElement("button");
+      button.type = "button";
+      button.className = "button small" + (c[0] === "both" ? " primary" : "");
+      button.textContent = c[1];
+      button.addEventListener("click", function () { self.resolve(data.conflict, c[0], panel); });
+      buttons.appendChild(button);
+    });
+    panel.append(intro, label, theirs, buttons);
+    this.form.prepend(panel);
+  };
+
+  Editor.prototype.resolve = function (conflictId, choice, panel) {
+    var self = this;
+    post(base + "conflicts/" + conflictId + "/resolve/", { choice: choice })
+      .then(function (response) { return response.json(); })
+      .then(function (data) {
+        panel.remove();
+        self.blocked = false;
+        self.versionInput.value = data.version;
+        self.area.value = data.text;
+        if (choice === "both") {
+          self.acked = null;  // the combined text is not saved yet
+          self.keepDraft();
+          self.say("Both texts are in the box: edit them into one");
+          self.area.focus();
+        } else {
+          self.acked = data.text;
+          localStorage.removeItem(DRAFT + self.key);
+          self.say(choice === "mine" ? "Saved yours" : "Kept theirs");
+        }
+      })
+      .catch(function () { self.say("Offline, try again"); });
+  };
+
+  Editor.prototype.close = function () {
+    var self = this;
+    clearTimeout(this.timer);
+    return this.send().then(function () {
+      if (self.blocked) return;
+      editors.delete(self.key);
+      var shown = self.form.dataset.show + (self.savedSomething ? "?saved=1" : "");
+      htmx.ajax("GET", shown, { target: "#" + self.key, swap: "outerHTML" });
+    });
+  };
+
+  function attachEditors() {
+    editors.forEach(function (editor, key) {
+      if (!document.body.contains(editor.form)) editors.delete(key);
+    });
+    document.querySelectorAll("form.block-form[data-autosave]").forEach(function (form) {
+      if (!editors.has(form.id) || editors.get(form.id).form !== form) {
+        editors.set(form.id, new Editor(form));
+      }
+    });
+  }
+
+  // With autosave, Save and Cancel both mean "done": flush what is typed, then close.
+  document.addEventListener("submit", function (event) {
+    var editor = editors.get(event.target.id);
+    if (!editor || editor.form !== event.target) return;
+    event.preventDefault();
+    event.stopPropagation();
+    editor.close();
+  }, true);
+  document.addEventListener("click", function (event) {
+    var button = event.target.closest && event.target.closest("[data-cancel]");
+    var form = button && button.closest("form[data-autosave]");
+    var editor = form && editors.get(form.id);
+    if (!editor) return;
+    event.preventDefault();
+    event.stopPropagation();
+    editor.close();
+  }, true);
+
+  // Text typed before a reload or a closed tab, never acknowledged: send it now.
+  function recoverDrafts() {
+    Object.keys(localStorage).forEach(function (name) {
+      if (name.indexOf(DRAFT) !== 0) return;
+      var key = name.slice(DRAFT.length);
+      var draft = readDraft(key);
+      var block = document.getElementById(key);
+      if (!draft || !block || editors.has(key)) return;
+      var id = key.split("-")[1];
+      post(base + "section/" + id + "/autosave/", { body: draft.text, base_version: draft.base })
+        .then(function (response) {
+          if (response.status === 200) {
+            localStorage.removeItem(name);
+            swap(base + "section/" + id + "/", key, "");
+            status("Saved text you had typed before the page closed", "ok");
+          } else if (response.status === 409) {
+            // Open the editor: it restores the draft and shows the choice.
+            htmx.ajax("GET", base + "section/" + id + "/edit/", { target: "#" + key,
+                                                                  swap: "outerHTML" });
+          } else if (response.status !== 404) {
+            localStorage.removeItem(name);
+          }
+        })
+        .catch(function () { status("Offline: your unsaved text is kept and will be sent", "warn"); });
+    });
+  }
+
+  window.addEventListener("online", function () {
+    editors.forEach(function (editor) { editor.schedule(0); });
+    recoverDrafts();
+  });
+
+  attachEditors();
+  recoverDrafts();
+  connect();
+  beat();
+})();

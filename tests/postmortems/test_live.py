@@ -1,0 +1,343 @@
+"""Live co-editing on the server: merges, conflict copies, events after commit, presence."""
+
+from __future__ import annotations
+
+import threading
+from datetime import timedelta
+
+import pytest
+import time_machine
+from asgiref.sync import async_to_sync
+from django.db import connection, transaction
+from django.test import AsyncClient, Client
+from django.utils import timezone
+
+from hindsight import bus as bus_module
+from hindsight.bus import InProcessBus, get_bus
+from postmortems.blocks import block_save
+from postmortems.live import document_channel
+from postmortems.models import ConflictCopy, Section
+from tests import factories
+
+BASE = "Paragraph one.\n\nParagraph two.\n\nParagraph three."
+
+
+def summary_with(incident, text: str, user) -> Section:
+    section = Section.objects.get(postmortem__incident=incident, key="summary")
+    return block_save(
+        block=section, changes={"body": text}, base_version=section.version, user=user
+    ).block
+
+
+def autosave(client, incident, section, text, base_version):
+    return client.post(
+        f"/incidents/{incident.ref}/section/{section.pk}/autosave/",
+        {"body": text, "base_version": base_version},
+    )
+
+
+@pytest.mark.django_db
+def test_two_saves_from_one_base_are_merged(owner_client, owner, teammate, incident):
+    section = summary_with(incident, BASE, owner)
+    block_save(
+        block=section,
+        changes={"body": BASE.replace("one", "ONE")},
+        base_version=section.version,
+        user=teammate,
+    )
+
+    response = autosave(
+        owner_client, incident, section, BASE.replace("three", "THREE"), section.version
+    )
+
+    data = response.json()
+    assert response.status_code == 200
+    assert data["merged"] is True
+    assert data["text"] == "Paragraph ONE.\n\nParagraph two.\n\nParagraph THREE."
+    assert data["edits"] == [[10, 13, "ONE"]]
+    section.refresh_from_db()
+    assert (section.body, section.version) == (data["text"], data["version"])
+    assert section.version == 4
+
+
+@pytest.mark.django_db
+def test_an_unmergeable_save_overwrites_nothing_and_keeps_a_conflict_copy(
+    owner_client, owner, teammate, incident
+):
+    section = summary_with(incident, BASE, owner)
+    block_save(
+        block=section,
+        changes={"body": BASE.replace("two", "2")},
+        base_version=section.version,
+        user=teammate,
+    )
+
+    response = autosave(
+        owner_client, incident, section, BASE.replace("two", "TWO"), section.version
+    )
+
+    data = response.json()
+    assert response.status_code == 409
+    assert data["theirs"] == BASE.replace("two", "2")
+    assert data["by"] == "Marcus Webb"
+    section.refresh_from_db()
+    assert section.body == BASE.replace("two", "2")
+    copy = ConflictCopy.objects.get(pk=data["conflict"])
+    assert (copy.text, copy.author, copy.base_version) == (BASE.replace("two", "TWO"), owner, 2)
+    assert copy.history.count() == 1
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("choice", "expected"),
+    [
+        ("mine", "Mine"),
+        ("theirs", "Theirs"),
+        ("both", "Theirs\n\nMine\n"),
+    ],
+)
+def test_a_conflict_is_resolved_by_choice(
+    owner_client, owner, teammate, incident, choice, expected
+):
+    section = summary_with(incident, "Base", owner)
+    block_save(
+        block=section, changes={"body": "Theirs"}, base_version=section.version, user=teammate
+    )
+    conflict = autosave(owner_client, incident, section, "Mine", section.version).json()
+
+    response = owner_client.post(
+        f"/incidents/{incident.ref}/conflicts/{conflict['conflict']}/resolve/",
+        {"choice": choice},
+    )
+
+    assert response.json()["text"] == expected
+    copy = ConflictCopy.objects.get()
+    assert (copy.resolution, copy.resolved_by) == (choice, owner)
+    section.refresh_from_db()
+    assert section.body == ("Mine" if choice == "mine" else "Theirs")
+
+
+@pytest.mark.django_db
+def test_autosave_of_unchanged_text_makes_no_new_version(owner_client, owner, incident):
+    section = summary_with(incident, "Same", owner)
+    response = autosave(owner_client, incident, section, "Same", section.version)
+    assert response.json()["version"] == section.version
+    assert section.history.count() == 2
+
+
+@pytest.mark.django_db
+def test_autosave_refuses_bad_input_in_words(owner_client, incident):
+    section = Section.objects.get(postmortem__incident=incident, key="summary")
+    assert autosave(owner_client, incident, section, "x", "").status_code == 400
+    response = autosave(owner_client, incident, section, "x" * 100_001, 1)
+    assert response.status_code == 422
+    assert "at most" in response.json()["error"]
+
+
+@pytest.mark.django_db
+def test_live_endpoints_refuse_anonymous_visitors(incident):
+    anonymous = Client()
+    section = Section.objects.get(postmortem__incident=incident, key="summary")
+    for method, path in [
+        ("get", f"/incidents/{incident.ref}/events/"),
+        ("get", f"/incidents/{incident.ref}/changes/"),
+        ("post", f"/incidents/{incident.ref}/presence/"),
+        ("post", f"/incidents/{incident.ref}/section/{section.pk}/autosave/"),
+        ("get", f"/incidents/{incident.ref}/entry/list/"),
+    ]:
+        response = getattr(anonymous, method)(path)
+        assert response.status_code == 302, path
+        assert "/login/" in response["Location"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_saves_lose_no_update(owner, incident):
+    """Eight editors change eight paragraphs at once, all from the same version."""
+    paragraphs = [f"Paragraph {n}." for n in range(8)]
+    section = summary_with(incident, "\n\n".join(paragraphs), owner)
+    start = section.version
+    barrier = threading.Barrier(8)
+    outcomes = []
+
+    def edit(n: int) -> None:
+        mine = list(paragraphs)
+        mine[n] = f"Paragraph {n} edited by editor {n}."
+        barrier.wait()
+        try:
+            result = block_save(
+                block=section,
+                changes={"body": "\n\n".join(mine)},
+                base_version=start,
+                user=owner,
+                merge_fields=("body",),
+            )
+            outcomes.append(result.saved)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=edit, args=(n,)) for n in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    section.refresh_from_db()
+    assert outcomes == [True] * 8
+    for n in range(8):
+        assert f"edited by editor {n}." in section.body
+    assert section.version == start + 8
+
+
+@pytest.fixture
+def in_process_bus(settings):
+    settings.REDIS_URL = ""
+    yield get_bus()
+    bus_module._bus = None
+
+
+@pytest.mark.django_db(transaction=True)
+def test_events_go_out_after_commit_and_never_for_a_rollback(in_process_bus, owner, incident):
+    channel = document_channel(incident.pk)
+    before = in_process_bus.last_id(channel)
+
+    with pytest.raises(RuntimeError), transaction.atomic():
+        summary_with(incident, "Never happened", owner)
+        raise RuntimeError("roll it back")
+    assert in_process_bus.last_id(channel) == before
+
+    summary_with(incident, "Happened", owner)
+    events = async_to_sync(in_process_bus.replay)(channel, before)
+    assert [(e["kind"], e["action"], e["by"]) for _, e in events] == [
+        ("section", "saved", "Priya Raman")
+    ]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_redis_bus_records_and_replays_events(settings, owner, incident):
+    assert settings.REDIS_URL, "this test needs Redis"
+    bus = get_bus()
+    channel = document_channel(incident.pk)
+    first = bus.last_id(channel)
+    summary_with(incident, "One", owner)
+    middle = bus.last_id(channel)
+    summary_with(incident, "Two", owner)
+
+    events = async_to_sync(bus.replay)(channel, middle)
+    assert [e["version"] for _, e in events] == [3]
+    assert len(async_to_sync(bus.replay)(channel, first)) == 2
+
+
+def read_events(response, count: int) -> list[str]:
+    async def read():
+        chunks = []
+        iterator = response.streaming_content.__aiter__()
+        while len(chunks) < count:
+            chunk = await iterator.__anext__()
+            text = chunk.decode() if isinstance(chunk, bytes) else chunk
+            if not text.startswith(":"):
+                chunks.append(text)
+        await iterator.aclose()
+        return chunks
+
+    return async_to_sync(read)()
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("which", ["in-process", "redis"])
+def test_event_stream_catches_up_from_last_event_id(settings, owner, incident, which):
+    if which == "in-process":
+        settings.REDIS_URL = ""
+    channel = document_channel(incident.pk)
+    bus = get_bus()
+    seen = bus.last_id(channel)
+    summary_with(incident, "Missed while away", owner)
+    factories.timeline_entry(incident)  # not via block_create: no event
+    client = AsyncClient()
+    async_to_sync(client.aforce_login)(owner)
+
+    response = async_to_sync(client.get)(
+        f"/incidents/{incident.ref}/events/", headers={"Last-Event-ID": seen}
+    )
+
+    assert response.status_code == 200
+    assert response["Content-Type"] == "text/event-stream"
+    assert response["X-Accel-Buffering"] == "no"
+    retry, missed, ready = read_events(response, 3)
+    assert retry.startswith("retry:")
+    assert "event: change" in missed and '"kind": "section"' in missed
+    assert 'event: ready\ndata: {"caught_up": 1}' in ready
+    bus_module._bus = None
+
+
+@pytest.mark.django_db(transaction=True)
+def test_event_stream_for_an_unknown_incident_is_404(owner):
+    client = AsyncClient()
+    async_to_sync(client.aforce_login)(owner)
+    response = async_to_sync(client.get)("/incidents/INC-404/events/")
+    assert response.status_code == 404
+
+
+@pytest.mark.django_db
+def test_with_redis_down_saves_succeed_and_pages_poll(settings, owner_client, owner, incident):
+    settings.REDIS_URL = "redis://127.0.0.1:1/0"
+    try:
+        section = Section.objects.get(postmortem__incident=incident, key="summary")
+        response = autosave(owner_client, incident, section, "Saved without Redis", 1)
+        assert response.status_code == 200
+        since = (timezone.now() - timedelta(minutes=1)).isoformat()
+        changes = owner_client.get(f"/incidents/{incident.ref}/changes/", {"since": since})
+        assert ("section", section.pk, 2) in [
+            (c["kind"], c["id"], c["version"]) for c in changes.json()["changes"]
+        ]
+        assert owner_client.get(incident.get_absolute_url()).status_code == 200
+        assert owner_client.get("/healthz").json()["redis"] == "down"
+        assert (
+            owner_client.post(f"/incidents/{incident.ref}/presence/", {"tab": "t"}).status_code
+            == 200
+        )
+    finally:
+        bus_module._bus = None
+
+
+@pytest.mark.django_db
+def test_polling_reports_deletions_and_who(owner_client, owner, incident):
+    since = timezone.now().isoformat()
+    entry = factories.timeline_entry(incident)
+    owner_client.post(
+        f"/incidents/{incident.ref}/entry/{entry.pk}/delete/", {"base_version": entry.version}
+    )
+    changes = owner_client.get(f"/incidents/{incident.ref}/changes/", {"since": since}).json()
+    assert [(c["kind"], c["action"]) for c in changes["changes"]] == [
+        ("entry", "created"),
+        ("entry", "deleted"),
+    ]
+    assert changes["changes"][1]["by"] == "Priya Raman"
+
+
+def test_presence_shows_who_is_here_and_forgets_closed_tabs():
+    bus = InProcessBus()
+    with time_machine.travel("2026-11-23 10:00:00", tick=False) as clock:
+        assert bus.presence_beat("c", "1:a", {"name": "Priya", "editing": ""}) is True
+        assert bus.presence_beat("c", "1:a", {"name": "Priya", "editing": ""}) is False
+        assert bus.presence_beat("c", "1:a", {"name": "Priya", "editing": "section-3"}) is True
+        bus.presence_beat("c", "2:b", {"name": "Marcus", "editing": ""})
+        assert {p["name"] for p in bus.presence_list("c")} == {"Priya", "Marcus"}
+        bus.presence_leave("c", "2:b")
+        assert [p["editing"] for p in bus.presence_list("c")] == ["section-3"]
+        clock.shift(timedelta(seconds=25))
+        assert bus.presence_list("c") == []
+
+
+@pytest.mark.django_db
+def test_presence_endpoint_lists_people(owner_client, teammate, incident, settings):
+    other = Client()
+    other.force_login(teammate)
+    owner_client.post(f"/incidents/{incident.ref}/presence/", {"tab": "a", "editing": ""})
+    response = other.post(
+        f"/incidents/{incident.ref}/presence/", {"tab": "b", "editing": "section-1"}
+    )
+    people = {p["name"]: p["editing"] for p in response.json()["people"]}
+    assert people == {"Priya Raman": "", "Marcus Webb": "section-1"}
+    owner_client.post(f"/incidents/{incident.ref}/presence/leave/", {"tab": "a"})
+    response = other.post(f"/incidents/{incident.ref}/presence/", {"tab": "b"})
+    assert [p["name"] for p in response.json()["people"]] == ["Marcus Webb"]
