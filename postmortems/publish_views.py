@@ -13,6 +13,7 @@ from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.vary import vary_on_headers
 
 from incidents.models import Incident
 from postmortems.document import document_for_ref
@@ -35,6 +36,7 @@ from postmortems.publishing import (
 from postmortems.share_links import share_link_create, share_link_revoke, share_links_for
 
 PAGE = "postmortems/publishing.html"
+PANEL_PARTS = ("review", "links")
 
 
 def _managed_incident(request, ref: str) -> Incident:
@@ -67,6 +69,9 @@ def _context(request, incident: Incident, **extra) -> dict:
         "publish_form": PublishForm(),
         "return_form": ReturnToDraftForm(),
         "link_form": ShareLinkForm(),
+        # A part swapped into the document page also updates the status shown in its bar.
+        "on_document_page": bool(request.htmx)
+        and request.htmx.current_url_abs_path == incident.get_absolute_url(),
     }
     context.update(extra)
     return context
@@ -86,8 +91,13 @@ def _done(request, incident: Incident, part: str, message: str):
 
 
 @require_GET
+@vary_on_headers("HX-Request")
 def publishing(request, ref: str):
+    """The publishing page; with htmx, one of its parts as a panel on the document page."""
     incident = _managed_incident(request, ref)
+    part = request.GET.get("part")
+    if request.htmx and part in PANEL_PARTS:
+        return render(request, f"{PAGE}#panel", _context(request, incident, part=part))
     return render(request, PAGE, _context(request, incident))
 
 

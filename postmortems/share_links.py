@@ -147,9 +147,16 @@ def stakeholder_view(link: ShareLink) -> StakeholderView:
         document = reader_document(document_for_ref(postmortem.incident.ref), for_stakeholders=True)
     else:
         publication = latest_publication(postmortem)
-        document = (
-            _with_live_action_status(publication.content, postmortem) if publication else None
-        )
+        if publication is not None:
+            document = _with_live_action_status(publication.content, postmortem)
+        elif postmortem.status == Postmortem.Status.PUBLISHED:
+            # Marked published without a frozen version (set by hand or imported): the
+            # current text is what was published.
+            document = reader_document(
+                document_for_ref(postmortem.incident.ref), for_stakeholders=True
+            )
+        else:
+            document = None
     if document is not None and link.hide_names:
         document = _without_names(document)
     fingerprint = reader_document_fingerprint(

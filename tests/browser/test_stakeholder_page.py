@@ -33,6 +33,7 @@ def written(owner, teammate):
 
 
 def publish_and_make_link(page: Page, incident, label: str) -> str:
+    """From the document page: review, publish and make a link, in a panel under the header."""
     page.goto(incident.get_absolute_url())
     page.get_by_role("link", name="Review and publish").click()
     review = page.get_by_role("region", name="Review and publish")
@@ -40,8 +41,10 @@ def publish_and_make_link(page: Page, incident, label: str) -> str:
     expect(review.get_by_text("Sent for review.")).to_be_visible()
     review.get_by_role("button", name="Publish", exact=True).click()
     expect(review.get_by_text("Published.", exact=True)).to_be_visible()
-    expect(review.get_by_text("Published", exact=True)).to_be_visible()  # the status
+    expect(page.get_by_text("Postmortem published", exact=True)).to_be_visible()
+    assert page.url.endswith(incident.get_absolute_url())
 
+    page.get_by_role("link", name="Share with stakeholders").click()
     links = page.get_by_role("region", name="Stakeholder links")
     links.get_by_label("Who is it for?").fill(label)
     links.get_by_label("Hide people's names").check()

@@ -220,6 +220,15 @@ def test_review_twice_is_refused(owner_client, incident):
     assert "only a draft goes to review" in response.content.decode()
 
 
+def test_pressing_publish_twice_makes_one_publication(incident, owner):
+    factories.publishable(incident, owner)
+    in_review(incident)
+    postmortem_publish(incident=incident, user=owner)
+    with pytest.raises(PublishingRefused, match="published already"):
+        postmortem_publish(incident=incident, user=owner)
+    assert Publication.objects.count() == 1
+
+
 def test_republishing_makes_a_new_version(incident, owner):
     factories.publishable(incident, owner)
     postmortem_submit_for_review(postmortem=incident.postmortem, user=owner)
@@ -283,6 +292,40 @@ def test_a_teammate_on_the_incident_team_may_publish(client, team_incident, team
     assert response.status_code == 302
     team_incident.postmortem.refresh_from_db()
     assert team_incident.postmortem.status == Postmortem.Status.IN_REVIEW
+
+
+def test_the_document_page_opens_a_part_as_a_panel(owner_client, incident):
+    url = reverse("publishing", args=[incident.ref])
+    response = owner_client.get(
+        url,
+        {"part": "links"},
+        headers={
+            "HX-Request": "true",
+            "HX-Current-URL": f"http://testserver{incident.get_absolute_url()}",
+        },
+    )
+    html = response.content.decode()
+    assert html.lstrip().startswith('<div class="publish-panel-head">')
+    assert 'id="links"' in html and 'id="review"' not in html
+    assert response["Vary"] == "HX-Request, Cookie"
+    # Without htmx the same address is the whole page.
+    assert (
+        "<h1>Review, publish and share</h1>"
+        in owner_client.get(url, {"part": "links"}).content.decode()
+    )
+
+
+def test_a_status_change_on_the_document_page_updates_its_bar(owner_client, incident):
+    response = owner_client.post(
+        reverse("publish-submit", args=[incident.ref]),
+        headers={
+            "HX-Request": "true",
+            "HX-Current-URL": f"http://testserver{incident.get_absolute_url()}",
+        },
+    )
+    assert 'id="publish-bar-status" hx-swap-oob="true">Postmortem in review</span>' in (
+        response.content.decode()
+    )
 
 
 def test_the_publishing_page_answers_405_to_a_post(owner_client, incident):

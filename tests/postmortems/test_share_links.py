@@ -275,6 +275,16 @@ def test_before_publishing_a_link_says_it_is_not_published_yet(client, written, 
     assert "Checkout failed for 47 minutes" not in html
 
 
+def test_a_postmortem_marked_published_without_a_version_shows_its_current_text(
+    client, written, owner
+):
+    written.postmortem.status = "published"
+    written.postmortem.save()
+    html = page(client, link_for(written, owner))
+    assert "Checkout failed for 47 minutes" in html
+    assert "Not published yet" not in html
+
+
 def test_a_draft_link_shows_the_draft_marked_draft(client, written, owner):
     html = page(client, link_for(written, owner, share_draft=True))
     assert '<p class="draft-banner" role="note"><strong>DRAFT</strong>' in html
