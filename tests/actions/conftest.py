@@ -7,6 +7,7 @@ from threading import Thread
 from types import SimpleNamespace
 
 import pytest
+from django.contrib.auth import get_user_model
 
 from tests import factories
 
@@ -14,9 +15,25 @@ from tests import factories
 MONDAY = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
 
 
+def people(count: int, prefix: str = "person") -> list:
+    """Many people at once, without passwords (hashing one takes a noticeable moment)."""
+    users = get_user_model().objects.bulk_create(
+        get_user_model()(
+            username=f"{prefix}{n}",
+            email=f"{prefix}{n}@example.com",
+            first_name=prefix.title(),
+            last_name=str(n),
+        )
+        for n in range(count)
+    )
+    return list(users)
+
+
 @pytest.fixture(autouse=True)
-def _links_point_somewhere(settings):
+def _test_settings(settings):
     settings.HINDSIGHT_BASE_URL = "https://hindsight.example.com"
+    # These tests log people in without their password; hashing one costs a second here.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
 @pytest.fixture

@@ -18,7 +18,7 @@ from actions.nags import NagConfig, send_nags
 from hindsight.channels import ChannelError
 from postmortems.models import Postmortem
 from tests import factories
-from tests.actions.conftest import MONDAY
+from tests.actions.conftest import MONDAY, people
 
 pytestmark = pytest.mark.django_db
 
@@ -588,13 +588,13 @@ def test_the_query_count_does_not_grow_with_the_number_of_items(owner, teammate,
 
 
 def test_people_are_taken_in_batches(owner, incident):
-    people = [factories.user() for _ in range(7)]
-    for person in people:
+    everyone = people(7)
+    for person in everyone:
         factories.action_item(incident, owner=person, due_date=TODAY - days(1))
     with time_machine.travel(MONDAY, tick=False):
         report = run(batch_size=3)
     assert (report.reminded, report.sent) == (7, 7)
-    assert sorted(recipients()) == sorted(p.email for p in people)
+    assert sorted(recipients()) == sorted(p.email for p in everyone)
 
 
 def test_item_is_due_follows_the_cadence():

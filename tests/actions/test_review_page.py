@@ -14,7 +14,7 @@ from django.urls import reverse
 from actions.models import ActionItem, WeeklyReview
 from actions.review import PAGE_SIZE
 from tests import factories
-from tests.actions.conftest import MONDAY
+from tests.actions.conftest import MONDAY, people
 
 pytestmark = pytest.mark.django_db
 
@@ -170,13 +170,13 @@ def test_the_page_escapes_what_people_typed(owner_client, owner, incident):
 
 def test_query_count_stays_the_same_with_ten_thousand_open_items(owner_client, owner, team):
     incidents = [factories.incident(owner=owner, team=team) for _ in range(5)]
-    people = [owner, *(factories.user() for _ in range(4))]
+    owners = [owner, *people(4)]
 
     def make(count: int, start: int = 0):
         ActionItem.objects.bulk_create(
             ActionItem(
                 incident=incidents[n % 5],
-                owner=people[n % 5] if n % 7 else None,
+                owner=owners[n % 5] if n % 7 else None,
                 title=f"Item {n}",
                 due_date=TODAY + days((n % 40) - 20) if n % 11 else None,
                 status=["open", "in_progress", "blocked"][n % 3],
