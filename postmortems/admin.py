@@ -1,7 +1,16 @@
 from django.contrib import admin
 from simple_history.admin import SimpleHistoryAdmin
 
-from postmortems.models import Cause, ConflictCopy, Postmortem, Section, Why
+from postmortems.models import (
+    Cause,
+    ConflictCopy,
+    Postmortem,
+    Publication,
+    Section,
+    ShareLink,
+    SummaryDelivery,
+    Why,
+)
 
 
 class SectionInline(admin.StackedInline):
@@ -47,3 +56,51 @@ class ConflictCopyAdmin(SimpleHistoryAdmin):
     list_display = ["section", "author", "created_at", "resolution"]
     list_filter = ["resolution"]
     raw_id_fields = ["section", "author", "resolved_by"]
+
+
+class SummaryDeliveryInline(admin.TabularInline):
+    model = SummaryDelivery
+    extra = 0
+    can_delete = False
+    fields = ["channel", "recipients", "team", "status", "attempts", "error", "sent_at"]
+    readonly_fields = fields
+
+
+@admin.register(Publication)
+class PublicationAdmin(admin.ModelAdmin):
+    """Publications are what stakeholders were shown: kept as they were, never edited."""
+
+    list_display = ["postmortem", "number", "published_at", "published_by"]
+    readonly_fields = [
+        "postmortem",
+        "number",
+        "published_at",
+        "published_by",
+        "content",
+        "missing",
+        "override_reason",
+    ]
+    inlines = [SummaryDeliveryInline]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+
+@admin.register(ShareLink)
+class ShareLinkAdmin(admin.ModelAdmin):
+    list_display = [
+        "label",
+        "postmortem",
+        "created_by",
+        "created_at",
+        "expires_at",
+        "revoked_at",
+        "view_count",
+    ]
+    list_filter = ["share_draft", "hide_names"]
+    raw_id_fields = ["postmortem", "created_by", "revoked_by"]
+    # Links are made on the publishing page, where their address is shown once.
+    readonly_fields = ["token_hash", "created_by", "created_at", "last_viewed_at", "view_count"]
+
+    def has_add_permission(self, request) -> bool:
+        return False

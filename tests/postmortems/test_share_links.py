@@ -428,3 +428,19 @@ def test_a_link_reaches_nothing_else(written, owner):
             ), f"{method.upper()} {path} ({name})"
             if path.startswith(("/incidents/", "/actions/", "/admin/")) and name != "login":
                 assert theirs.status_code in (302, 404, 405), f"{method.upper()} {path}"
+
+
+def test_staff_see_links_and_publications_in_the_admin(client, written, owner):
+    publish(written, owner)
+    token = link_for(written, owner)
+    admin = factories.user("root", is_staff=True, is_superuser=True)
+    client.force_login(admin)
+    link = ShareLink.objects.get()
+    for url in (
+        reverse("admin:postmortems_sharelink_changelist"),
+        reverse("admin:postmortems_sharelink_change", args=[link.pk]),
+        reverse("admin:postmortems_publication_changelist"),
+    ):
+        response = client.get(url)
+        assert response.status_code == 200
+        assert token not in response.content.decode()
