@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from django.db import connections
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 from tests import factories
@@ -59,7 +60,7 @@ def pytest_collection_modifyitems(config, items):
 
 
 @pytest.fixture(scope="session")
-def browser() -> Iterator[Browser]:
+def browser(django_db_setup) -> Iterator[Browser]:
     if not os.access(CHROMIUM, os.X_OK):
         pytest.fail(
             f"The browser tests need Chromium at {CHROMIUM} "
@@ -68,7 +69,17 @@ def browser() -> Iterator[Browser]:
     previous = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
     # Only while Playwright's loop runs in this thread; see pytest_collection_modifyitems.
     os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    # With an event loop running, Django keeps this thread's database connections apart from
+    # the ones the test database was set up on; the new ones need that setup's snapshot of
+    # the migrated rows for serialized rollback.
+    snapshots = {
+        alias: connections[alias]._test_serialized_contents
+        for alias in connections
+        if hasattr(connections[alias], "_test_serialized_contents")
+    }
     playwright = sync_playwright().start()
+    for alias, snapshot in snapshots.items():
+        connections[alias]._test_serialized_contents = snapshot
     try:
         chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         yield chromium
