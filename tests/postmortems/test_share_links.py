@@ -444,3 +444,15 @@ def test_staff_see_links_and_publications_in_the_admin(client, written, owner):
         response = client.get(url)
         assert response.status_code == 200
         assert token not in response.content.decode()
+
+
+def test_the_page_reads_a_handful_of_rows_however_long_the_postmortem(
+    client, written, owner, django_assert_max_num_queries
+):
+    for minutes in range(20):
+        factories.timeline_entry(written, minutes=minutes, text=f"Step {minutes}")
+    publish(written, owner)
+    token = link_for(written, owner)
+    # The link, its publication, today's action statuses, and counting the view.
+    with django_assert_max_num_queries(4):
+        assert client.get(reverse("stakeholder", args=[token])).status_code == 200
