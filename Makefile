@@ -11,7 +11,8 @@ PYTHON := $(shell for p in "$$HINDSIGHT_PYTHON" python3.13 python3.12 python3.14
 	[ -n "$$p" ] && command -v "$$p" >/dev/null 2>&1 && \
 	"$$p" -c 'import sys; sys.exit(sys.version_info < (3, 12))' 2>/dev/null && \
 	{ command -v "$$p"; break; }; done)
-UV := $(shell command -v uv 2>/dev/null || echo var/bootstrap/bin/uv)
+# A uv on PATH only counts if it answers (a pyenv shim may not), else one installed into var/.
+UV := $(shell uv --version >/dev/null 2>&1 && command -v uv || echo var/bootstrap/bin/uv)
 VENV := .venv
 export UV_PYTHON_DOWNLOADS ?= never
 export UV_LINK_MODE ?= copy

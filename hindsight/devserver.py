@@ -2,7 +2,8 @@
 
 With DATABASE_URL / REDIS_URL set they are used. Otherwise a PostgreSQL or Redis answering on
 its default local port is used, and with neither the app runs on a SQLite file under var/ and an
-in-process bus.
+in-process bus. HINDSIGHT_EMBEDDED=1 chooses that embedded default even where PostgreSQL and
+Redis run. HINDSIGHT_PORT serves on another port than 8000.
 """
 
 from __future__ import annotations
@@ -12,7 +13,9 @@ import socket
 import subprocess
 import sys
 
-HOST, PORT = "127.0.0.1", 8000
+from hindsight.env import envbool, envint
+
+HOST = "127.0.0.1"
 LOCAL_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/hindsight"
 LOCAL_REDIS_URL = "redis://127.0.0.1:6379/0"
 
@@ -30,8 +33,9 @@ def local_postgres_database() -> str | None:
     import psycopg
 
     try:
-        with psycopg.connect("postgresql://postgres@127.0.0.1:5432/postgres",
-                             autocommit=True, connect_timeout=2) as conn:
+        with psycopg.connect(
+            "postgresql://postgres@127.0.0.1:5432/postgres", autocommit=True, connect_timeout=2
+        ) as conn:
             exists = conn.execute(
                 "SELECT 1 FROM pg_database WHERE datname = 'hindsight'"
             ).fetchone()
@@ -44,6 +48,10 @@ def local_postgres_database() -> str | None:
 
 
 def choose_services(env: dict[str, str]) -> None:
+    if envbool("HINDSIGHT_EMBEDDED", False):
+        env.pop("DATABASE_URL", None)
+        env.pop("REDIS_URL", None)
+        return
     if not env.get("DATABASE_URL") and answers(5432):
         url = local_postgres_database()
         if url:
@@ -55,7 +63,8 @@ def choose_services(env: dict[str, str]) -> None:
 def describe(env: dict[str, str]) -> tuple[str, str]:
     database = env.get("DATABASE_URL") or "SQLite file var/hindsight.sqlite3 (embedded default)"
     bus = (
-        f"Redis pub/sub at {env['REDIS_URL']}" if env.get("REDIS_URL")
+        f"Redis pub/sub at {env['REDIS_URL']}"
+        if env.get("REDIS_URL")
         else "in-process (embedded default: one server process)"
     )
     return database, bus
@@ -66,6 +75,9 @@ def manage(*args: str, env: dict[str, str]) -> None:
 
 
 def main() -> None:
+    port = envint("HINDSIGHT_PORT", 8000)
+    if answers(port):
+        sys.exit(f"Port {port} is taken by another program; try HINDSIGHT_PORT={port + 1} make run")
     env = dict(os.environ)
     env.setdefault("DJANGO_DEBUG", "true")
     choose_services(env)
@@ -73,7 +85,7 @@ def main() -> None:
     manage("seed_demo", env=env)
     database, bus = describe(env)
     print()
-    print(f"  Hindsight is at  http://{HOST}:{PORT}/")
+    print(f"  Hindsight is at  http://{HOST}:{port}/")
     print("  Log in as        demo / demo")
     print(f"  Database         {database}")
     print(f"  Live-update bus  {bus}")
@@ -81,8 +93,18 @@ def main() -> None:
     sys.stdout.flush()
     os.execvpe(
         sys.executable,
-        [sys.executable, "-m", "uvicorn", "hindsight.asgi:application",
-         "--host", HOST, "--port", str(PORT), "--lifespan", "off"],
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "hindsight.asgi:application",
+            "--host",
+            HOST,
+            "--port",
+            str(port),
+            "--lifespan",
+            "off",
+        ],
         env,
     )
 
