@@ -219,7 +219,3 @@ def html_to_pdf(html: str) -> bytes:
             )
             raise PdfUnavailable("Making the PDF failed. Try again, or download the Markdown.")
         return data
-
-
-def pdf_export(incident: Incident) -> bytes:
-    return html_to_pdf(printable_html(incident))

@@ -7,6 +7,7 @@ htmx, swaps its own part of the page.
 
 from __future__ import annotations
 
+from asgiref.sync import sync_to_async
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.http import HttpResponse
@@ -17,7 +18,13 @@ from django.views.decorators.vary import vary_on_headers
 
 from incidents.models import Incident
 from postmortems.document import document_for_ref
-from postmortems.export import PdfUnavailable, export_filename, markdown_export, pdf_export
+from postmortems.export import (
+    PdfUnavailable,
+    export_filename,
+    html_to_pdf,
+    markdown_export,
+    printable_html,
+)
 from postmortems.models import Postmortem, ShareLink
 from postmortems.publish_forms import PublishForm, ReturnToDraftForm, ShareLinkForm
 from postmortems.publishing import (
@@ -219,12 +226,14 @@ def export_markdown(request, ref: str):
 
 
 @require_GET
-def export_pdf(request, ref: str):
-    incident = document_for_ref(ref)
+async def export_pdf(request, ref: str):
+    """Chromium takes a second or two: it runs off the thread that serves the sync views."""
+    incident = await sync_to_async(document_for_ref)(ref)
+    html = await sync_to_async(printable_html)(incident)
     try:
-        pdf = pdf_export(incident)
+        pdf = await sync_to_async(html_to_pdf, thread_sensitive=False)(html)
     except PdfUnavailable as unavailable:
-        return render(
+        return await sync_to_async(render)(
             request,
             "error.html",
             {"title": "The PDF cannot be made here", "message": str(unavailable), "status": 503},

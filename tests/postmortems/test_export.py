@@ -10,7 +10,7 @@ from pypdf import PdfReader
 
 from incidents.models import TimelineEntry
 from postmortems.document import document_for_ref
-from postmortems.export import markdown_export, pdf_export
+from postmortems.export import html_to_pdf, markdown_export, printable_html
 from tests import factories
 
 pytestmark = pytest.mark.django_db
@@ -150,7 +150,7 @@ def test_an_unknown_incident_has_no_export(owner_client):
 
 
 def test_the_pdf_is_a_pdf_with_the_title_in_its_text(written):
-    pdf = pdf_export(written)
+    pdf = html_to_pdf(printable_html(written))
     assert pdf.startswith(b"%PDF-")
     reader = PdfReader(io.BytesIO(pdf))
     text = " ".join(page.extract_text() for page in reader.pages)
