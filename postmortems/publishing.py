@@ -28,6 +28,7 @@ from incidents.models import Incident, Team, TimelineEntry
 from postmortems.document import document_for_ref
 from postmortems.markdown import render_markdown
 from postmortems.models import Postmortem, Publication, SummaryDelivery
+from postmortems.templatetags.document import duration
 
 logger = logging.getLogger(__name__)
 
@@ -519,8 +520,6 @@ def _slack_payload(context: dict) -> dict:
 
 def summary_for(publication: Publication) -> Summary:
     """Title, severity, duration, impact, the root cause in brief, action items and owners."""
-    from postmortems.templatetags.document import duration
-
     document = reader_document_for_display(publication.content)
     context = {
         "publication": publication,
