@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from django.core.management import call_command
 from django.db import connections
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
@@ -57,6 +58,32 @@ def pytest_collection_modifyitems(config, items):
     browser_tests = [item for item in items if HERE in item.path.parents]
     others = [item for item in items if HERE not in item.path.parents]
     items[:] = others + browser_tests
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_fixture_setup(fixturedef, request):
+    """Start each browser test's database from empty, so serialized rollback can restore it.
+
+    Serialized rollback loads the rows the migrations made (the severities, content types,
+    permissions) with their original ids. A transactional test elsewhere that flushed without
+    it had post_migrate recreate content types and permissions under new ids, and loading the
+    originals over those fails on their unique names.
+    """
+    marker = request.node.get_closest_marker("django_db")
+    restores = "django_db_serialized_rollback" in request.fixturenames or bool(
+        marker and marker.kwargs.get("serialized_rollback")
+    )
+    if fixturedef.argname == "_django_db_helper" and restores:
+        with request.getfixturevalue("django_db_blocker").unblock():
+            for alias in connections:
+                call_command(
+                    "flush",
+                    database=alias,
+                    interactive=False,
+                    verbosity=0,
+                    inhibit_post_migrate=True,
+                )
+    return (yield)
 
 
 @pytest.fixture(scope="session")
