@@ -35,12 +35,12 @@ from zoneinfo import ZoneInfo
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import transaction
-from django.db.models import Case, Count, Exists, F, OuterRef, Prefetch, Q, Subquery, Value, When
+from django.db.models import Case, Count, Exists, F, OuterRef, Q, Subquery, Value, When
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from actions.models import ActionItem, Nag, NagDelivery, NagLine, NagPreference, ReviewMeeting
-from actions.nag_messages import digest_email, digest_slack
+from actions.nag_messages import digest_email, digest_entries, digest_slack
 from hindsight.channels import ChannelError, post_slack, send_email
 from incidents.models import REF_PREFIX, Team
 from postmortems.models import Postmortem
@@ -505,53 +505,54 @@ def _claim(now: datetime, size: int) -> list[NagDelivery]:
         NagDelivery.objects.filter(pk__in=ids).update(
             status=NagDelivery.Status.SENDING, claimed_at=now, attempts=F("attempts") + 1
         )
-    lines = NagLine.objects.select_related(
-        "action_item__incident__severity", "action_item__team", "postmortem__incident__severity"
-    )
     return list(
         NagDelivery.objects.filter(pk__in=ids)
         .select_related("nag__recipient", "team")
-        .prefetch_related(Prefetch("nag__lines", lines))
         .order_by("pk")
     )
 
 
 def _send(deliveries: list[NagDelivery], *, config: NagConfig, report: NagReport) -> None:
+    entries = digest_entries([delivery.nag_id for delivery in deliveries])
+    sent, not_sent = [], []
     for delivery in deliveries:
-        now = timezone.now()
         try:
-            _deliver(delivery)
+            _deliver(delivery, entries[delivery.nag_id])
         except ChannelError as error:
             delivery.error = str(error)
             if error.retryable and delivery.attempts < config.attempts:
                 delivery.status = NagDelivery.Status.PENDING
-                delivery.next_attempt_at = now + config.retry_delay(delivery.attempts)
+                delivery.next_attempt_at = timezone.now() + config.retry_delay(delivery.attempts)
             else:
                 delivery.status = NagDelivery.Status.FAILED
                 report.failed += 1
             logger.warning("Reminder delivery %s failed: %s", delivery.pk, error)
+            not_sent.append(delivery)
         except Exception:
             # A fault of ours in one message must not hold back everybody else's.
             logger.exception("Reminder delivery %s could not be prepared", delivery.pk)
             delivery.status = NagDelivery.Status.FAILED
             delivery.error = "Could not be prepared; see the log."
             report.failed += 1
+            not_sent.append(delivery)
         else:
-            delivery.status = NagDelivery.Status.SENT
-            delivery.sent_at = now
-            delivery.error = ""
-            report.sent += 1
-    NagDelivery.objects.bulk_update(deliveries, ["status", "next_attempt_at", "sent_at", "error"])
+            sent.append(delivery.pk)
+    report.sent += len(sent)
+    # One statement for everything sent; failures are few and each keeps its own error.
+    NagDelivery.objects.filter(pk__in=sent).update(
+        status=NagDelivery.Status.SENT, sent_at=timezone.now(), error=""
+    )
+    for delivery in not_sent:
+        delivery.save(update_fields=["status", "next_attempt_at", "error"])
 
 
-def _deliver(delivery: NagDelivery) -> None:
-    nag = delivery.nag
-    lines = list(nag.lines.all())
+def _deliver(delivery: NagDelivery, entries: list[dict]) -> None:
+    recipient = delivery.nag.recipient
     if delivery.channel == NagDelivery.Channel.SLACK:
         if delivery.team is None or not delivery.team.slack_webhook_url:
             raise ChannelError("the team no longer has a Slack channel", retryable=False)
-        payload = digest_slack(nag=nag, lines=lines, team=delivery.team)
+        payload = digest_slack(recipient=recipient, entries=entries, team=delivery.team)
         post_slack(webhook_url=delivery.team.slack_webhook_url, payload=payload)
         return
-    message = digest_email(nag=nag, lines=lines, cc=delivery.cc)
-    send_email(to=[nag.recipient.email], cc=delivery.cc, **message)
+    message = digest_email(recipient=recipient, entries=entries, cc=delivery.cc)
+    send_email(to=[recipient.email], cc=delivery.cc, **message)

@@ -461,10 +461,10 @@ def test_a_fault_in_one_message_does_not_stop_the_others(owner, teammate, incide
     factories.action_item(incident, owner=teammate, due_date=TODAY - days(3))
     real = nags.digest_email
 
-    def broken(*, nag, **kwargs):
-        if nag.recipient_id == owner.pk:
+    def broken(*, recipient, **kwargs):
+        if recipient == owner:
             raise KeyError("a bug")
-        return real(nag=nag, **kwargs)
+        return real(recipient=recipient, **kwargs)
 
     with (
         mock.patch.object(nags, "digest_email", autospec=True, side_effect=broken),
