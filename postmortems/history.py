@@ -18,7 +18,7 @@ from incidents.models import Incident, TimelineEntry
 from postmortems.blocks import block_save
 from postmortems.kinds import BlockKind
 from postmortems.live import publish_on_commit
-from postmortems.models import Cause, Section, Why
+from postmortems.models import Cause, ConflictCopy, Section, Why
 
 # The fields shown in a diff and restored by a revert, per kind of block.
 TRACKED_FIELDS: dict[str, tuple[str, ...]] = {
@@ -40,8 +40,11 @@ TRACKED_FIELDS: dict[str, tuple[str, ...]] = {
     "cause": ("statement", "kind", "position"),
     "why": ("question", "answer", "evidence", "position"),
     "action": ("title", "owner_id", "due_date", "kind", "status", "cause_id", "position"),
+    # Kept for the record, never reverted to: a conflict copy is resolved by choice instead.
+    "conflict": ("text", "resolution"),
 }
 KIND_MODELS: dict[str, type[models.Model]] = {
+    "conflict": ConflictCopy,
     "incident": Incident,
     "section": Section,
     "entry": TimelineEntry,
@@ -146,6 +149,9 @@ def history_sources(incident: Incident) -> dict[str, QuerySet]:
         "cause": Cause.history.filter(postmortem_id=postmortem.pk),
         "why": Why.history.filter(cause_id__in=cause_ids),
         "action": ActionItem.history.filter(incident_id=incident.pk),
+        "conflict": ConflictCopy.history.filter(
+            section_id__in=Section.objects.filter(postmortem_id=postmortem.pk).values("id")
+        ),
     }
 
 
@@ -166,6 +172,8 @@ def _label(kind: str, record) -> str:
         return f"Cause: {record.statement[:60]}"
     if kind == "why":
         return f"Why: {record.question[:60]}"
+    if kind == "conflict":
+        return "Conflict copy (text that could not be merged)"
     return f"Action item: {record.title[:60]}"
 
 
@@ -202,8 +210,10 @@ def document_history(incident: Incident) -> list[Change]:
     for change in changes:
         last = latest[(change.kind, change.record.id)]
         # A row can be brought back to any state it had, and a deleted row can be restored.
-        change.revertable = change.action != "deleted" and (
-            change.record.history_id != last.history_id or last.history_type == "-"
+        change.revertable = (
+            change.kind != "conflict"
+            and change.action != "deleted"
+            and (change.record.history_id != last.history_id or last.history_type == "-")
         )
     changes.sort(key=lambda c: (c.when, c.record.history_id), reverse=True)
     return changes[:HISTORY_LIMIT]

@@ -238,6 +238,7 @@ def test_action_items_are_filed_with_an_owner_and_a_cause(owner_client, owner, i
             "title": "Alert on pool usage",
             "owner": owner.pk,
             "due_date": "2026-12-01",
+            "priority": 2,
             "kind": "detection",
             "status": "open",
             "cause": cause.pk,
@@ -253,7 +254,13 @@ def test_an_action_item_cannot_address_another_incidents_cause(owner_client, own
     elsewhere = factories.cause(factories.incident(owner=owner))
     response = owner_client.post(
         url(incident, "action", "new"),
-        {"title": "Nope", "kind": "corrective", "status": "open", "cause": elsewhere.pk},
+        {
+            "title": "Nope",
+            "kind": "corrective",
+            "status": "open",
+            "priority": 2,
+            "cause": elsewhere.pk,
+        },
         headers=HTMX,
     )
     assert response.status_code == 422

@@ -101,3 +101,21 @@ def test_revert_is_post_only_and_needs_login(owner_client, owner, incident):
     assert owner_client.get(path).status_code == 405
     assert Client().post(path).status_code == 302
     assert Section.objects.get(postmortem__incident=incident, key="summary").body == "Text"
+
+
+def test_history_lists_conflict_copies(owner, teammate, incident):
+    section = save_summary(incident, "Base", owner)
+    block_save(
+        block=section, changes={"body": "Theirs"}, base_version=section.version, user=teammate
+    )
+    block_save(
+        block=section,
+        changes={"body": "Mine"},
+        base_version=section.version,
+        user=owner,
+        merge_fields=("body",),
+    )
+    kept = [c for c in document_history(incident) if c.kind == "conflict"]
+    assert len(kept) == 1
+    assert (kept[0].who, kept[0].revertable) == (owner, False)
+    assert kept[0].fields[0].after == "Mine"

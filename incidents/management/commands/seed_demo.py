@@ -7,6 +7,7 @@ For development and demos only; the demo password is printed.
 from __future__ import annotations
 
 from datetime import timedelta
+from importlib import import_module
 
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
@@ -18,6 +19,8 @@ from incidents.models import Incident, Service, Severity, Team, TimelineEntry
 from incidents.opening import incident_open
 from postmortems.models import Cause, Section, Why
 
+# The severities the migrations install; the demo needs them even after a test flushed them.
+DEFAULT_SEVERITIES = import_module("incidents.migrations.0002_default_severities").SEVERITIES
 DEMO_PASSWORD = "demo"
 PEOPLE = [
     ("demo", "Dana", "Demo"),
@@ -58,6 +61,14 @@ class Command(BaseCommand):
         self.stdout.write(
             f"Log in as demo / {DEMO_PASSWORD} (development only; never use on a real server)."
         )
+
+    def severity(self, level: int) -> Severity:
+        """The severity of that level, put back from the defaults if someone deleted it."""
+        defaults = {row[0]: row for row in DEFAULT_SEVERITIES}
+        _, meaning, full = defaults[level]
+        return Severity.objects.get_or_create(
+            level=level, defaults={"meaning": meaning, "full_postmortem": full}
+        )[0]
 
     def people(self):
         User = get_user_model()
@@ -103,7 +114,7 @@ class Command(BaseCommand):
             return None
         incident = Incident(
             title=title,
-            severity=Severity.objects.get(level=level),
+            severity=self.severity(level),
             owner=owner,
             team=team,
             **times,
