@@ -21,11 +21,19 @@ class DateInput(forms.DateInput):
 TEXTAREA = forms.Textarea(attrs={"rows": 2})
 
 
+class Unsuffixed:
+    """Labels without a trailing colon, as on every form in Hindsight."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("label_suffix", "")
+        super().__init__(*args, **kwargs)
+
+
 def active_people():
     return User.objects.filter(is_active=True).order_by("first_name", "last_name", "username")
 
 
-class ActionItemForm(VersionedForm, forms.ModelForm):
+class ActionItemForm(Unsuffixed, VersionedForm, forms.ModelForm):
     """Every field of an action item, as the postmortem page edits it."""
 
     class Meta:
@@ -68,7 +76,7 @@ class NewActionItemForm(ActionItemForm):
     base_version = None
 
 
-class ActionItemUpdateForm(VersionedForm, forms.ModelForm):
+class ActionItemUpdateForm(Unsuffixed, VersionedForm, forms.ModelForm):
     """The quick update from a list: status, owner, due date, and what closing asks for."""
 
     class Meta:
@@ -84,7 +92,7 @@ class ActionItemUpdateForm(VersionedForm, forms.ModelForm):
         self.fields["worth_it"].choices = [("", "Not said yet"), *ActionItem.WorthIt.choices]
 
 
-class SnoozeForm(VersionedForm):
+class SnoozeForm(Unsuffixed, VersionedForm):
     until = forms.DateField(label="New due date", widget=DateInput)
     reason = forms.CharField(
         label="Why it can wait",
@@ -104,7 +112,7 @@ class SnoozeForm(VersionedForm):
         return until
 
 
-class ReviewFilterForm(forms.Form):
+class ReviewFilterForm(Unsuffixed, forms.Form):
     team = forms.ModelChoiceField(Team.objects.all(), required=False, empty_label="Every team")
     owner = PersonChoiceField(active_people(), required=False, empty_label="Anyone")
     severity = forms.ModelChoiceField(
@@ -124,7 +132,7 @@ class ReviewFilterForm(forms.Form):
         return {name: value for name, value in self.cleaned_data.items() if value}
 
 
-class WeeklyReviewForm(forms.ModelForm):
+class WeeklyReviewForm(Unsuffixed, forms.ModelForm):
     class Meta:
         model = WeeklyReview
         fields = ["notes"]
@@ -132,14 +140,14 @@ class WeeklyReviewForm(forms.ModelForm):
         widgets = {"notes": forms.Textarea(attrs={"rows": 3})}
 
 
-class NagPreferenceForm(forms.ModelForm):
+class NagPreferenceForm(Unsuffixed, forms.ModelForm):
     class Meta:
         model = NagPreference
         fields = ["by_email", "by_slack", "paused_until"]
         widgets = {"paused_until": DateInput}
 
 
-class ReviewMeetingForm(forms.ModelForm):
+class ReviewMeetingForm(Unsuffixed, forms.ModelForm):
     class Meta:
         model = ReviewMeeting
         fields = ["held_on", "notes"]

@@ -109,10 +109,10 @@ def _review_context(request, *, review_form: WeeklyReviewForm | None = None) -> 
     }
     team = filters.get("team")
     if team is not None:
-        earlier = list(team.weekly_reviews.select_related("reviewed_by")[:8])
-        this_week = next((r for r in earlier if r.week == week_of(today)), None)
+        reviews = list(team.weekly_reviews.select_related("reviewed_by")[:9])
+        this_week = next((r for r in reviews if r.week == week_of(today)), None)
         context.update(
-            weekly_reviews=earlier,
+            weekly_reviews=[r for r in reviews if r is not this_week][:8],
             this_week=this_week,
             review_form=review_form or WeeklyReviewForm(),
             may_mark=_may_mark_reviewed(request.user, team),
@@ -187,6 +187,25 @@ def _row(request, item: ActionItem, *, status: int = 200, **extra):
     return render(request, f"{REVIEW}#item-row", context, status=status)
 
 
+# Several rows can have a form open at once, beside the filters: each gets ids of its own.
+def _update_form(item: ActionItem, data=None) -> ActionItemUpdateForm:
+    return ActionItemUpdateForm(
+        data,
+        instance=item,
+        auto_id=f"update-{item.pk}-%s",
+        initial={"base_version": item.version},
+    )
+
+
+def _snooze_form(item: ActionItem, data=None, *, today) -> SnoozeForm:
+    return SnoozeForm(
+        data,
+        today=today,
+        auto_id=f"snooze-{item.pk}-%s",
+        initial={"base_version": item.version},
+    )
+
+
 def _saved_row(request, pk: int):
     response = _row(request, _item(pk), saved=True)
     return trigger_client_event(response, CHANGED_EVENT, {"id": pk})
@@ -201,9 +220,9 @@ def item_row(request, pk: int):
 def item_update(request, pk: int):
     item = _item(pk)
     if request.method == "GET":
-        form = ActionItemUpdateForm(instance=item, initial={"base_version": item.version})
+        form = _update_form(item)
         return render(request, f"{REVIEW}#item-form", {"item": item, "form": form})
-    form = ActionItemUpdateForm(request.POST, instance=_item(pk))
+    form = _update_form(_item(pk), request.POST)
     if not form.is_valid():
         return render(request, f"{REVIEW}#item-form", {"item": item, "form": form}, status=422)
     changes = {k: v for k, v in form.cleaned_data.items() if k != "base_version"}
@@ -222,7 +241,7 @@ def item_update(request, pk: int):
             f"{REVIEW}#item-form",
             {
                 "item": current,
-                "form": ActionItemUpdateForm(data, instance=current),
+                "form": _update_form(current, data),
                 "conflict": current,
             },
             status=409,
@@ -241,9 +260,9 @@ def item_snooze(request, pk: int):
         messages.error(request, message)
         return redirect(item)
     if request.method == "GET":
-        form = SnoozeForm(today=today, initial={"base_version": item.version})
+        form = _snooze_form(item, today=today)
         return render(request, f"{REVIEW}#snooze-form", {"item": item, "form": form})
-    form = SnoozeForm(request.POST, today=today)
+    form = _snooze_form(item, request.POST, today=today)
     if not form.is_valid():
         if request.htmx:
             return render(
@@ -261,7 +280,7 @@ def item_snooze(request, pk: int):
         current = _item(pk)
         data = request.POST.copy()
         data["base_version"] = current.version
-        form = SnoozeForm(data, today=today)
+        form = _snooze_form(current, data, today=today)
         if request.htmx:
             return render(
                 request,
@@ -285,8 +304,7 @@ def _item_page(request, item: ActionItem, *, form=None, snooze_form=None, status
         "item": item,
         "today": today,
         "form": form or ActionItemForm(instance=item, initial={"base_version": item.version}),
-        "snooze_form": snooze_form
-        or SnoozeForm(today=today, initial={"base_version": item.version}),
+        "snooze_form": snooze_form or _snooze_form(item, today=today),
         "changes": action_item_history(item),
         **extra,
     }
