@@ -19,6 +19,7 @@ urlpatterns = [
         stakeholder_views.stakeholder_content,
         name="stakeholder-content",
     ),
+    path("s/<str:token>/events/", stakeholder_views.stakeholder_events, name="stakeholder-events"),
 ]
 
 handler400 = "hindsight.errors.bad_request"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from django.db import models, transaction
+from django.db import connection, models, transaction
 
 from actions.models import ActionItem
 from hindsight.bus import get_bus
@@ -51,6 +51,19 @@ def publish_on_commit(block: models.Model, action: str, user, **extra) -> None:
     """Announce a change once its transaction commits; a rolled-back change says nothing."""
     if type(block) not in KIND_OF_MODEL:
         return
-    channel = document_channel(incident_id_of(block))
-    event = block_event(block, action, user, **extra)
+    document_event_on_commit(incident_id_of(block), block_event(block, action, user, **extra))
+
+
+def document_event_on_commit(incident_id: int, event: dict) -> None:
+    channel = document_channel(incident_id)
     transaction.on_commit(lambda: get_bus().publish(channel, event))
+
+
+def release_connection() -> None:
+    """Give this thread's database connection back before a long-lived stream starts.
+
+    Django would hold it until the response ends, which for an event stream is hours. Inside a
+    transaction (a test's, say) the connection is still needed and stays.
+    """
+    if not connection.in_atomic_block:
+        connection.close()

@@ -9,7 +9,6 @@ from datetime import timedelta
 
 from asgiref.sync import sync_to_async
 from django.core.handlers.asgi import ASGIRequest
-from django.db import connection
 from django.http import Http404, HttpResponse, JsonResponse, StreamingHttpResponse
 from django.shortcuts import render
 from django.utils import timezone
@@ -21,7 +20,7 @@ from postmortems.blocks import block_save
 from postmortems.document import document_context, document_for_ref, incident_for_ref
 from postmortems.history import history_sources
 from postmortems.kinds import KINDS
-from postmortems.live import document_channel
+from postmortems.live import document_channel, release_connection
 from postmortems.merge import edits_between
 from postmortems.models import ConflictCopy, Section
 
@@ -44,7 +43,7 @@ def _incident_id_for_ref(ref: str) -> int:
     try:
         return incident_for_ref(ref).pk
     finally:
-        connection.close()
+        release_connection()
 
 
 async def document_events(request, ref: str):

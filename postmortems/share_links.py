@@ -19,6 +19,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from postmortems.document import document_for_ref
+from postmortems.live import document_event_on_commit
 from postmortems.models import Postmortem, Publication, ShareLink
 from postmortems.publishing import (
     latest_publication,
@@ -67,6 +68,11 @@ def share_link_revoke(*, link: ShareLink, user) -> bool:
         revoked = ShareLink.objects.filter(pk=link.pk, revoked_at__isnull=True).update(
             revoked_at=timezone.now(), revoked_by=user
         )
+        if revoked:
+            # Open reader pages check their link again on any event: this one closes them.
+            document_event_on_commit(
+                link.postmortem.incident_id, {"type": "share-link", "action": "revoked"}
+            )
     return revoked == 1
 
 

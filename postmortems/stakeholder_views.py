@@ -8,12 +8,17 @@ from __future__ import annotations
 
 from functools import wraps
 
+from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.contrib.auth.decorators import login_not_required
-from django.http import HttpResponse
+from django.core.handlers.asgi import ASGIRequest
+from django.http import HttpResponse, HttpResponseNotAllowed, StreamingHttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
+from hindsight.bus import LOST, BusUnavailable, get_bus
+from postmortems.live import document_channel, release_connection
+from postmortems.live_views import PING_SECONDS
 from postmortems.share_links import (
     share_link_for_token,
     share_link_record_view,
@@ -75,3 +80,51 @@ def stakeholder_content(request, token: str):
     if request.GET.get("seen") == view.fingerprint:
         return HttpResponse(status=204)
     return render(request, f"{PAGE}#content", _context(token, view))
+
+
+def _usable_link_incident(token: str) -> int | None:
+    """The incident a usable link shows, or None; the connection goes back at once."""
+    try:
+        link = share_link_for_token(token)
+        return link.postmortem.incident_id if link else None
+    finally:
+        release_connection()
+
+
+@login_not_required
+async def stakeholder_events(request, token: str):
+    """A read-only event stream: "something changed" and nothing more, no names, no details.
+
+    The link is checked again on every event and every ping, so a revoked or expired link
+    closes its open streams too (at once on revocation, which is announced on the channel).
+    """
+    if request.method != "GET":
+        return HttpResponseNotAllowed(["GET"])
+    incident_id = await sync_to_async(_usable_link_incident)(token)
+    if incident_id is None or not isinstance(request, ASGIRequest):
+        return _gone(request, partial=True) if incident_id is None else HttpResponse(status=503)
+    try:
+        subscription = await get_bus().subscribe(document_channel(incident_id))
+    except BusUnavailable:
+        return HttpResponse(status=503)
+
+    async def stream():
+        try:
+            yield "retry: 5000\n\nevent: ready\ndata: {}\n\n"
+            while True:
+                item = await subscription.get(PING_SECONDS)
+                if item is LOST:
+                    return
+                if await sync_to_async(_usable_link_incident)(token) is None:
+                    yield "event: gone\ndata: {}\n\n"
+                    return
+                yield ": ping\n\n" if item is None else "event: change\ndata: {}\n\n"
+        finally:
+            subscription.close()
+
+    response = StreamingHttpResponse(stream(), content_type="text/event-stream")
+    response["X-Accel-Buffering"] = "no"
+    response["X-Robots-Tag"] = "noindex, nofollow, noarchive"
+    response["Referrer-Policy"] = "no-referrer"
+    response["Cache-Control"] = "private, no-store"
+    return response

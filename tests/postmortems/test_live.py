@@ -7,7 +7,7 @@ from datetime import timedelta
 
 import pytest
 import time_machine
-from asgiref.sync import async_to_sync
+from asgiref.sync import async_to_sync, sync_to_async
 from django.db import connection, transaction
 from django.test import AsyncClient, Client
 from django.utils import timezone
@@ -357,3 +357,52 @@ def test_with_redis_down_the_event_stream_says_poll_instead(settings, owner, inc
         assert b"polls instead" in response.content
     finally:
         bus_module._bus = None
+
+
+def open_reader_stream(token: str):
+    return async_to_sync(AsyncClient().get)(f"/s/{token}/events/")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_stakeholder_stream_says_only_that_something_changed(in_process_bus, owner, incident):
+    from postmortems.share_links import share_link_create
+
+    _, token = share_link_create(
+        postmortem=incident.postmortem, label="Acme", user=owner, share_draft=True
+    )
+
+    async def read_after_a_save():
+        # One event loop for the whole stream: the bus wakes the loop that subscribed.
+        response = await AsyncClient().get(f"/s/{token}/events/")
+        iterator = response.streaming_content.__aiter__()
+        first = await iterator.__anext__()
+        await sync_to_async(summary_with)(incident, "Changed by Priya Raman", owner)
+        second = await iterator.__anext__()
+        await iterator.aclose()
+        return response, first, second
+
+    response, first, second = async_to_sync(read_after_a_save)()
+    assert response.status_code == 200
+    assert response["Cache-Control"] == "private, no-store"
+    assert b"event: ready" in first
+    assert second == b"event: change\ndata: {}\n\n"  # no names, no details
+
+
+@pytest.mark.django_db(transaction=True)
+def test_revoking_a_link_closes_its_open_stream_and_refuses_new_ones(
+    in_process_bus, owner, incident
+):
+    from postmortems.share_links import share_link_create, share_link_revoke
+
+    link, token = share_link_create(postmortem=incident.postmortem, label="Acme", user=owner)
+
+    async def read_after_revoking():
+        response = await AsyncClient().get(f"/s/{token}/events/")
+        iterator = response.streaming_content.__aiter__()
+        await iterator.__anext__()
+        await sync_to_async(share_link_revoke)(link=link, user=owner)
+        return [chunk async for chunk in iterator]
+
+    assert async_to_sync(read_after_revoking)() == [b"event: gone\ndata: {}\n\n"]
+    assert open_reader_stream(token).status_code == 404
+    assert open_reader_stream("not-a-token").status_code == 404

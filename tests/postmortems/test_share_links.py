@@ -332,7 +332,7 @@ def test_an_open_page_polls_and_gets_204_until_something_changes(client, written
     publish(written, owner)
     token = link_for(written, owner)
     html = page(client, token)
-    assert 'hx-trigger="every 20s"' in html
+    assert 'hx-trigger="every 20s, refresh"' in html
     seen = re.search(r'"seen": "(\w+)"', html).group(1)
     url = reverse("stakeholder-content", args=[token])
     assert client.get(url, {"seen": seen}).status_code == 204
