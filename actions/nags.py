@@ -25,10 +25,10 @@ from __future__ import annotations
 import logging
 import time
 import uuid
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from itertools import groupby
+from itertools import batched, groupby
 from operator import itemgetter
 from zoneinfo import ZoneInfo
 
@@ -40,7 +40,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from actions.models import ActionItem, Nag, NagDelivery, NagLine, NagPreference, ReviewMeeting
-from actions.nag_messages import digest_email, digest_entries, digest_slack
+from actions.nag_messages import digest_email, digest_entries, digest_slack, plural
 from hindsight.channels import ChannelError, post_slack, send_email
 from incidents.models import REF_PREFIX, Team
 from postmortems.models import Postmortem
@@ -134,7 +134,7 @@ def send_nags(
     report = NagReport()
     run = uuid.uuid4()
     slack_teams = set(Team.objects.exclude(slack_webhook_url="").values_list("pk", flat=True))
-    for batch in _batches(_digests(today=today, now=now, config=config), config.batch_size):
+    for batch in batched(_digests(today=today, now=now, config=config), config.batch_size):
         plans = _plan(batch, slack_teams=slack_teams, report=report)
         if dry_run:
             report.planned.extend(plan.describe() for plan in plans)
@@ -173,7 +173,7 @@ def _reachable(person_field: str, today: date) -> Q:
 def _overdue_item_rows(*, today: date, config: NagConfig):
     """Every open overdue item with whom it reminds and its reminder history, by recipient."""
     earlier = NagLine.objects.filter(action_item=OuterRef("pk"))
-    team_or_incident = Q(team__isnull=False)
+    # The item's own team decides, else its incident's team, else the settings.
     return (
         ActionItem.objects.filter(status__in=ActionItem.OPEN_STATUSES, due_date__lt=today)
         .annotate(
@@ -182,18 +182,16 @@ def _overdue_item_rows(*, today: date, config: NagConfig):
                 When(owner__is_active=True, then="owner_id"), default="incident__owner_id"
             ),
             nag_team=Coalesce("team_id", "incident__team_id"),
-            every=Case(
-                When(team_or_incident, then="team__nag_every_days"),
-                default=Coalesce("incident__team__nag_every_days", Value(config.every_days)),
+            every=Coalesce(
+                "team__nag_every_days", "incident__team__nag_every_days", Value(config.every_days)
             ),
-            escalate_after=Case(
-                When(team_or_incident, then="team__nag_escalate_after"),
-                default=Coalesce(
-                    "incident__team__nag_escalate_after", Value(config.escalate_after)
-                ),
+            escalate_after=Coalesce(
+                "team__nag_escalate_after",
+                "incident__team__nag_escalate_after",
+                Value(config.escalate_after),
             ),
             escalate_to=Case(
-                When(team_or_incident, then=Coalesce("team__lead_id", "incident__owner_id")),
+                When(team__isnull=False, then=Coalesce("team__lead_id", "incident__owner_id")),
                 default=Coalesce("incident__team__lead_id", "incident__owner_id"),
             ),
             last_nagged=Subquery(earlier.order_by("-period").values("period")[:1]),
@@ -319,17 +317,6 @@ def _digests(*, today: date, now: datetime, config: NagConfig) -> Iterator[Diges
         yield Digest(only, postmortems[only])
 
 
-def _batches(digests: Iterable[Digest], size: int) -> Iterator[list[Digest]]:
-    batch: list[Digest] = []
-    for digest in digests:
-        batch.append(digest)
-        if len(batch) >= size:
-            yield batch
-            batch = []
-    if batch:
-        yield batch
-
-
 @dataclass
 class Plan:
     """A digest with the people and channels it goes to."""
@@ -348,16 +335,15 @@ class Plan:
         )
         lines = [f"{person} <{self.recipient.email}> by {ways}:"]
         for line in self.digest.lines:
-            late = f"{line.days_late} day{'s' if line.days_late != 1 else ''}"
             what = NagLine.Reason(line.reason).label.lower()
-            lines.append(f"  - {line.label} ({what}, {late})")
+            lines.append(f"  - {line.label} ({what}, {plural(line.days_late, 'day')})")
         if self.copied:
             names = ", ".join(u.get_full_name() or u.get_username() for u in self.copied)
             lines.append(f"  copying {names}")
         return "\n".join(lines)
 
 
-def _plan(batch: list[Digest], *, slack_teams: set[int], report: NagReport) -> list[Plan]:
+def _plan(batch: tuple[Digest, ...], *, slack_teams: set[int], report: NagReport) -> list[Plan]:
     """Who each digest goes to and by which channels, from the people's preferences."""
     copied_ids = {
         line.escalate_to_id for digest in batch for line in digest.lines if line.escalated

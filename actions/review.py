@@ -114,7 +114,7 @@ def review_counts(items: QuerySet, *, today: date, now: datetime) -> dict[str, i
 @dataclass
 class Group:
     spec: GroupSpec
-    count: int
+    count: int | None  # None where only more rows of the group are shown
     items: list[ActionItem]
     page: int
     has_more: bool

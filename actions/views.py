@@ -7,8 +7,13 @@ records who changed what. Marking a team's week reviewed is for its members and 
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import date, datetime
+
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
+from django.db.models import QuerySet
+from django.http import QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -29,6 +34,9 @@ from actions.items import action_item_history, action_item_snooze
 from actions.models import ActionItem, NagPreference, ReviewMeeting
 from actions.review import (
     GROUP_KEYS,
+    GROUPS,
+    Group,
+    group_page,
     review_counts,
     review_groups,
     review_items,
@@ -88,29 +96,50 @@ def _may_mark_reviewed(user, team: Team) -> bool:
     return user.is_staff or team.lead_id == user.pk or team.members.filter(pk=user.pk).exists()
 
 
-def _review_context(request, *, review_form: WeeklyReviewForm | None = None) -> dict:
-    filter_form = ReviewFilterForm(request.GET or None)
-    filters = filter_form.filters()
-    items = review_items(filters)
-    today, now = timezone.localdate(), timezone.now()
-    counts = review_counts(items, today=today, now=now)
+@dataclass
+class ReviewScope:
+    """What a review request asks to see: its filters and the day it is read on."""
+
+    filter_form: ReviewFilterForm
+    filters: dict
+    items: QuerySet
+    today: date
+    now: datetime
+    query: str  # the filters, to carry on in links
+
+    @classmethod
+    def of(cls, params: QueryDict) -> ReviewScope:
+        filter_form = ReviewFilterForm(params or None)
+        filters = filter_form.filters()
+        query = params.copy()
+        for name in ("group", "page"):
+            query.pop(name, None)
+        return cls(
+            filter_form,
+            filters,
+            review_items(filters),
+            timezone.localdate(),
+            timezone.now(),
+            query.urlencode(),
+        )
+
+
+def _review_context(request, scope: ReviewScope, *, review_form=None) -> dict:
+    counts = review_counts(scope.items, today=scope.today, now=scope.now)
     group = request.GET.get("group")
     pages = {group: _page(request.GET.get("page"))} if group in GROUP_KEYS else {}
-    query = request.GET.copy()
-    for name in ("group", "page"):
-        query.pop(name, None)
+    team = scope.filters.get("team")
     context = {
-        "filter_form": filter_form,
+        "filter_form": scope.filter_form,
         "counts": counts,
-        "groups": review_groups(items, counts, today=today, now=now, pages=pages),
-        "query": query.urlencode(),
-        "today": today,
-        "team": filters.get("team"),
+        "groups": review_groups(scope.items, counts, today=scope.today, now=scope.now, pages=pages),
+        "query": scope.query,
+        "today": scope.today,
+        "team": team,
     }
-    team = filters.get("team")
     if team is not None:
         reviews = list(team.weekly_reviews.select_related("reviewed_by")[:9])
-        this_week = next((r for r in reviews if r.week == week_of(today)), None)
+        this_week = next((r for r in reviews if r.week == week_of(scope.today)), None)
         context.update(
             weekly_reviews=[r for r in reviews if r is not this_week][:8],
             this_week=this_week,
@@ -123,35 +152,34 @@ def _review_context(request, *, review_form: WeeklyReviewForm | None = None) -> 
 @require_GET
 @vary_on_headers("HX-Request")
 def review(request):
+    scope = ReviewScope.of(request.GET)
     if request.htmx and request.htmx.target == "review-counts":
-        context = _review_context(request)
-        return render(request, f"{REVIEW}#counts", context)
-    group = request.GET.get("group")
-    if request.htmx and group in GROUP_KEYS:
+        counts = review_counts(scope.items, today=scope.today, now=scope.now)
+        return render(request, f"{REVIEW}#counts", {"counts": counts, "query": scope.query})
+    spec = next((spec for spec in GROUPS if spec.key == request.GET.get("group")), None)
+    if request.htmx and spec is not None:
         # "Show more" in one group: only that group's next rows.
-        context = _review_context(request)
-        context["group"] = next(g for g in context["groups"] if g.key == group)
+        page = _page(request.GET.get("page"))
+        rows, more = group_page(scope.items, spec, today=scope.today, now=scope.now, page=page)
+        group = Group(spec, count=None, items=rows, page=page, has_more=more)
+        context = {"group": group, "query": scope.query, "today": scope.today}
         return render(request, f"{REVIEW}#more-rows", context)
-    return render(request, REVIEW, _review_context(request))
+    return render(request, REVIEW, _review_context(request, scope))
 
 
 @require_GET
 def review_print(request):
-    filter_form = ReviewFilterForm(request.GET or None)
-    items = review_items(filter_form.filters())
-    today, now = timezone.localdate(), timezone.now()
-    counts = review_counts(items, today=today, now=now)
-    return render(
-        request,
-        "actions/review_print.html",
-        {
-            "filter_form": filter_form,
-            "counts": counts,
-            "groups": review_groups(items, counts, today=today, now=now, size=PRINT_LIMIT),
-            "today": today,
-            "printed_at": now,
-        },
-    )
+    scope = ReviewScope.of(request.GET)
+    counts = review_counts(scope.items, today=scope.today, now=scope.now)
+    groups = review_groups(scope.items, counts, today=scope.today, now=scope.now, size=PRINT_LIMIT)
+    context = {
+        "filter_form": scope.filter_form,
+        "counts": counts,
+        "groups": groups,
+        "today": scope.today,
+        "printed_at": scope.now,
+    }
+    return render(request, "actions/review_print.html", context)
 
 
 @require_POST
@@ -161,9 +189,9 @@ def review_mark(request):
         raise PermissionDenied("Only the team's members and lead mark its week reviewed.")
     form = WeeklyReviewForm(request.POST)
     if not form.is_valid():
-        request.GET = request.GET.copy()
-        request.GET["team"] = str(team.pk)
-        return render(request, REVIEW, _review_context(request, review_form=form), status=422)
+        scope = ReviewScope.of(QueryDict(f"team={team.pk}"))
+        context = _review_context(request, scope, review_form=form)
+        return render(request, REVIEW, context, status=422)
     marked, created = weekly_review_mark(
         team=team,
         notes=form.cleaned_data["notes"],

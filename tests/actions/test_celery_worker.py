@@ -11,6 +11,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+import redis
 from django.db import connection
 from django.utils import timezone
 
@@ -77,6 +78,10 @@ def worker(tmp_path):
     finally:
         process.terminate()
         process.wait(timeout=30)
+        broker = redis.Redis.from_url(redis_url)
+        leftovers = list(broker.scan_iter(f"*{queue}*"))
+        if leftovers:
+            broker.delete(*leftovers)
 
 
 def test_a_worker_runs_the_task_sent_through_redis(worker, owner, incident):
