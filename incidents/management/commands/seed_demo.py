@@ -160,11 +160,23 @@ class Command(BaseCommand):
             why.save()
         return cause
 
-    def action(self, incident, user, position, **fields):
-        item = ActionItem(incident=incident, created_by=user, position=position, **fields)
-        item._history_user = user
-        item.save()
-        return item
+    def actions(self, incident, people, user, cause, rows):
+        """Action items from rows of (title, owner, due in days, kind, status, for the cause)."""
+        today = timezone.localdate()
+        for position, (title, owner, due_in, kind, status, for_cause) in enumerate(rows):
+            item = ActionItem(
+                incident=incident,
+                created_by=user,
+                position=position,
+                title=title,
+                owner=people[owner] if owner else None,
+                due_date=None if due_in is None else today + timedelta(days=due_in),
+                kind=kind,
+                status=status,
+                cause=cause if for_cause else None,
+            )
+            item._history_user = user
+            item.save()
 
     def payment_outage(self, people, teams, services, now):
         start = now - timedelta(days=21, hours=3)
@@ -272,71 +284,54 @@ class Command(BaseCommand):
                 ),
             ],
         )
-        today = timezone.localdate()
-        self.action(
+        self.actions(
             incident,
+            people,
             people["priya"],
-            0,
-            title="Revert to pooled connections and add "
-            "a unit test that fails on direct connections",
-            owner=people["marcus"],
-            due_date=today - timedelta(days=18),
-            kind="corrective",
-            status="done",
-            cause=cause,
-        )
-        self.action(
-            incident,
-            people["priya"],
-            1,
-            title="Alert when connection usage passes 80% for 2 minutes",
-            owner=people["lena"],
-            due_date=today - timedelta(days=6),
-            kind="detection",
-            status="in_progress",
-            cause=cause,
-        )
-        self.action(
-            incident,
-            people["priya"],
-            2,
-            title="Add a connection-leak scenario to the load tests",
-            owner=people["demo"],
-            due_date=today - timedelta(days=3),
-            kind="preventive",
-            status="open",
-            cause=cause,
-        )
-        self.action(
-            incident,
-            people["priya"],
-            3,
-            title="Lengthen the canary stage to 30 minutes and gate on connection count",
-            owner=None,
-            due_date=None,
-            kind="preventive",
-            status="open",
-            cause=cause,
-        )
-        self.action(
-            incident,
-            people["priya"],
-            4,
-            title="Give on-call read access to database metrics",
-            owner=people["sam"],
-            due_date=today + timedelta(days=5),
-            kind="mitigation",
-            status="blocked",
-        )
-        self.action(
-            incident,
-            people["priya"],
-            5,
-            title="Rewrite the repository layer",
-            owner=people["marcus"],
-            due_date=None,
-            kind="preventive",
-            status="wont_do",
+            cause,
+            [
+                (
+                    "Revert to pooled connections; a unit test fails on direct connections",
+                    "marcus",
+                    -18,
+                    "corrective",
+                    "done",
+                    True,
+                ),
+                (
+                    "Alert when connection usage passes 80% for 2 minutes",
+                    "lena",
+                    -6,
+                    "detection",
+                    "in_progress",
+                    True,
+                ),
+                (
+                    "Add a connection-leak scenario to the load tests",
+                    "demo",
+                    -3,
+                    "preventive",
+                    "open",
+                    True,
+                ),
+                (
+                    "Lengthen the canary stage to 30 minutes and gate on connection count",
+                    None,
+                    None,
+                    "preventive",
+                    "open",
+                    True,
+                ),
+                (
+                    "Give on-call read access to database metrics",
+                    "sam",
+                    5,
+                    "mitigation",
+                    "blocked",
+                    False,
+                ),
+                ("Rewrite the repository layer", "marcus", None, "preventive", "wont_do", False),
+            ],
         )
         return incident
 
@@ -399,28 +394,15 @@ class Command(BaseCommand):
                 ),
             ],
         )
-        today = timezone.localdate()
-        self.action(
+        self.actions(
             incident,
+            people,
             people["lena"],
-            0,
-            title="Alert when indexer lag passes 5 minutes",
-            owner=people["sam"],
-            due_date=today - timedelta(days=2),
-            kind="detection",
-            status="done",
-            cause=cause,
-        )
-        self.action(
-            incident,
-            people["lena"],
-            1,
-            title="Upgrade the broker client library",
-            owner=people["sam"],
-            due_date=today + timedelta(days=3),
-            kind="corrective",
-            status="open",
-            cause=cause,
+            cause,
+            [
+                ("Alert when indexer lag passes 5 minutes", "sam", -2, "detection", "done", True),
+                ("Upgrade the broker client library", "sam", 3, "corrective", "open", True),
+            ],
         )
         postmortem = incident.postmortem
         postmortem.status = postmortem.Status.PUBLISHED
