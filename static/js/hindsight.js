@@ -15,6 +15,8 @@
     var cancel = form.querySelector("[data-cancel], [data-dismiss]");
     if (cancel) {
       event.preventDefault();
+      // htmx wires a swapped-in form's buttons only once it settles; Esc may come sooner.
+      htmx.process(cancel);
       cancel.click();
     }
   });

@@ -50,6 +50,16 @@ def open_incident(page: Page, *, title: str, started: datetime) -> None:
     expect(page.get_by_role("heading", level=1, name=title)).to_be_visible()
 
 
+def without_live_updates(page: Page) -> Page:
+    """Keep the live updates' background refreshes out of a test of editing by hand.
+
+    A refresh of the timeline that is under way when a form opens in it replaces the form as
+    it lands. Live updates have their own tests, in test_live_editing.py.
+    """
+    page.route(re.compile(r"/incidents/[^/]+/(events|changes)/"), lambda route: route.abort())
+    return page
+
+
 def add_timeline_entry(page: Page, *, at: datetime, kind: str, text: str) -> None:
     timeline = page.get_by_role("region", name="Timeline")
     timeline.get_by_role("button", name="Add timeline entry").click()
@@ -70,7 +80,7 @@ def edit_summary(page: Page, text: str):
 
 def test_a_responder_opens_an_incident_and_writes_its_document_in_place(browser_page, shot):
     owner = factories.user("priya", first_name="Priya", last_name="Raman")
-    page = browser_page(owner)
+    page = without_live_updates(browser_page(owner))
     started = an_hour_ago_in_berlin()
     open_incident(page, title="Checkout payments failing", started=started)
     header = page.get_by_role("region", name="Incident details")
@@ -106,6 +116,15 @@ def test_a_responder_opens_an_incident_and_writes_its_document_in_place(browser_
     expect(entries.nth(2)).to_contain_text(mitigated.strftime(SHOWN_TIME))
     stored = TimelineEntry.objects.get(text="Rolled back to 4.12.0").occurred_at
     assert stored == mitigated, "the time typed in Berlin is the moment stored"
+
+    # Other blocks save only on Save: Esc leaves the edit and drops what was typed.
+    entries.nth(2).get_by_role("button", name="Edit timeline entry").click()
+    form = page.get_by_role("form", name="Timeline entry")
+    form.get_by_label("What happened").fill("Rolled back, maybe")
+    form.get_by_label("What happened").press("Escape")
+    expect(form).to_have_count(0)
+    expect(entries.nth(2)).to_contain_text("Rolled back to 4.12.0")
+    assert not TimelineEntry.objects.filter(text="Rolled back, maybe").exists()
 
     # A form that does not validate says why, where the person typed.
     timeline = page.get_by_role("region", name="Timeline")
@@ -145,7 +164,7 @@ def test_a_responder_opens_an_incident_and_writes_its_document_in_place(browser_
 def test_history_shows_each_change_with_a_diff_and_reverts_a_block(browser_page, shot):
     owner = factories.user("priya", first_name="Priya", last_name="Raman")
     incident = factories.incident(owner=owner, level=2, title="Search results stale")
-    page = browser_page(owner)
+    page = without_live_updates(browser_page(owner))
     page.goto(incident.get_absolute_url())
 
     for text in ("The indexer stalled for 40 minutes.", "The indexer lagged for 40 minutes."):
