@@ -14,6 +14,7 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 
 from actions.models import ActionItem, NagLine, ticket_key
+from hindsight.channels import slack_escape
 from incidents.models import REF_PREFIX, Team
 
 # Where `make run` serves, for links sent from a development machine without a base URL set.
@@ -103,11 +104,6 @@ def digest_email(*, recipient, entries: list[dict], cc: list[str]) -> dict[str, 
         "text": render_to_string("actions/nag_email.txt", context),
         "html": render_to_string("actions/nag_email.html", context),
     }
-
-
-def slack_escape(text: str) -> str:
-    """Slack reads &, < and > as markup; anything people typed is escaped."""
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 def digest_slack(*, recipient, entries: list[dict], team: Team) -> dict:

@@ -43,6 +43,11 @@ def send_email(
         ) from error
 
 
+def slack_escape(text: str) -> str:
+    """Slack reads &, < and > as markup; anything people typed is escaped."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
 def post_slack(*, webhook_url: str, payload: dict) -> None:
     """POST a message to a Slack incoming webhook."""
     host = urlsplit(webhook_url).hostname or "?"

@@ -7,6 +7,7 @@ import re
 from dataclasses import dataclass
 from datetime import datetime
 
+from django.core.exceptions import ValidationError
 from django.db import models, transaction
 from django.db.models import QuerySet
 from django.utils.html import escape
@@ -39,7 +40,21 @@ TRACKED_FIELDS: dict[str, tuple[str, ...]] = {
     "entry": ("occurred_at", "kind", "text"),
     "cause": ("statement", "kind", "position"),
     "why": ("question", "answer", "evidence", "position"),
-    "action": ("title", "owner_id", "due_date", "kind", "status", "cause_id", "position"),
+    "action": (
+        "title",
+        "owner_id",
+        "team_id",
+        "due_date",
+        "priority",
+        "kind",
+        "status",
+        "cause_id",
+        "ticket_url",
+        "wont_do_reason",
+        "outcome",
+        "worth_it",
+        "position",
+    ),
     # Kept for the record, never reverted to: a conflict copy is resolved by choice instead.
     "conflict": ("text", "resolution"),
 }
@@ -253,7 +268,14 @@ def history_revert(*, incident: Incident, kind: BlockKind, history_id: int, user
             restored.save()
             publish_on_commit(restored, "created", user)
         return RevertOutcome(True, f"Restored “{_label(kind.name, record)}”.")
-    result = block_save(block=live, changes=fields, base_version=live.version, user=user)
+    try:
+        result = block_save(block=live, changes=fields, base_version=live.version, user=user)
+    except ValidationError as error:
+        # An old version may not satisfy today's rules (a "done" item without its outcome).
+        reasons = " ".join(
+            message for messages in error.message_dict.values() for message in messages
+        )
+        return RevertOutcome(False, f"That version cannot be brought back as it is: {reasons}")
     if not result.saved:
         return RevertOutcome(False, "Someone saved this block just now; look again and retry.")
     return RevertOutcome(

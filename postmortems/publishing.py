@@ -23,7 +23,7 @@ from django.db.models import F, Max
 from django.template.loader import render_to_string
 from django.utils import timezone
 
-from hindsight.channels import ChannelError, post_slack, send_email
+from hindsight.channels import ChannelError, post_slack, send_email, slack_escape
 from incidents.models import Incident, Team, TimelineEntry
 from postmortems.document import document_for_ref
 from postmortems.markdown import render_markdown
@@ -490,25 +490,21 @@ def _document_url(ref: str) -> str:
     return f"{base}/incidents/{ref}/" if base else ""
 
 
-def _slack_escape(text: str) -> str:
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-
-
 def _slack_payload(context: dict) -> dict:
     doc = context["document"]
     lines = [
-        f"*Postmortem published: {_slack_escape(doc['ref'])} {_slack_escape(doc['title'])}*",
+        f"*Postmortem published: {slack_escape(doc['ref'])} {slack_escape(doc['title'])}*",
         f"{doc['severity']['name']} · lasted {context['duration_text']}",
     ]
     if context["root_cause"]:
-        lines.append(f"*Root cause:* {_slack_escape(context['root_cause'])}")
+        lines.append(f"*Root cause:* {slack_escape(context['root_cause'])}")
     impact = _first_paragraph(context["impact"], limit=600)
     if impact:
-        lines.append(f"*Impact:* {_slack_escape(impact)}")
+        lines.append(f"*Impact:* {slack_escape(impact)}")
     if doc["action_items"]:
         lines.append("*Action items:*")
         lines += [
-            f"• {_slack_escape(item['title'])} — {_slack_escape(item['owner'] or 'no owner yet')}"
+            f"• {slack_escape(item['title'])} — {slack_escape(item['owner'] or 'no owner yet')}"
             + (f", due {item['due_date']:%Y-%m-%d}" if item["due_date"] else "")
             for item in doc["action_items"]
         ]

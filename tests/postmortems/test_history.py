@@ -119,3 +119,24 @@ def test_history_lists_conflict_copies(owner, teammate, incident):
     assert len(kept) == 1
     assert (kept[0].who, kept[0].revertable) == (owner, False)
     assert kept[0].fields[0].after == "Mine"
+
+
+def test_a_version_that_breaks_todays_rules_is_not_reverted_to(owner_client, owner, incident):
+    from actions.models import ActionItem
+
+    item = ActionItem.objects.create(incident=incident, title="Old rules", status="done")
+    block_save(
+        block=item,
+        changes={"outcome": "Pool alert live", "worth_it": "yes"},
+        base_version=item.version,
+        user=owner,
+    )
+    first = ActionItem.history.filter(id=item.pk).earliest()
+
+    response = owner_client.post(
+        f"/incidents/{incident.ref}/history/action/{first.history_id}/revert/", follow=True
+    )
+
+    assert "cannot be brought back as it is" in response.content.decode()
+    item.refresh_from_db()
+    assert (item.outcome, item.version) == ("Pool alert live", 2)

@@ -22,6 +22,10 @@ from postmortems.models import Cause, Section, Why
 # The severities the migrations install; the demo needs them even after a test flushed them.
 DEFAULT_SEVERITIES = import_module("incidents.migrations.0002_default_severities").SEVERITIES
 DEMO_PASSWORD = "demo"
+CLOSING = {
+    "done": {"outcome": "Shipped, and checked in production.", "worth_it": "yes"},
+    "wont_do": {"wont_do_reason": "Too large for what it buys; the alerting covers the risk."},
+}
 PEOPLE = [
     ("demo", "Dana", "Demo"),
     ("priya", "Priya", "Raman"),
@@ -161,9 +165,11 @@ class Command(BaseCommand):
         return cause
 
     def actions(self, incident, people, user, cause, rows):
-        """Action items from rows of (title, owner, due in days, kind, status, for the cause)."""
+        """Action items from rows of (title, owner, due in days, kind, status, for the cause),
+        closed ones with how they were closed."""
         today = timezone.localdate()
         for position, (title, owner, due_in, kind, status, for_cause) in enumerate(rows):
+            closing = CLOSING.get(status, {})
             item = ActionItem(
                 incident=incident,
                 created_by=user,
@@ -174,7 +180,9 @@ class Command(BaseCommand):
                 kind=kind,
                 status=status,
                 cause=cause if for_cause else None,
+                **closing,
             )
+            item.full_clean()
             item._history_user = user
             item.save()
 
