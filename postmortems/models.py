@@ -184,11 +184,9 @@ class ShareLink(models.Model):
     so a leaked database or backup hands out no working links.
     """
 
-    postmortem = models.ForeignKey(
-        Postmortem, on_delete=models.CASCADE, related_name="share_links"
-    )
+    postmortem = models.ForeignKey(Postmortem, on_delete=models.CASCADE, related_name="share_links")
     label = models.CharField(
-        max_length=100, help_text="Who the link is for, such as \"Acme Corp\" or \"exec staff\"."
+        max_length=100, help_text='Who the link is for, such as "Acme Corp" or "exec staff".'
     )
     token_hash = models.CharField(max_length=64, unique=True, editable=False)
     hide_names = models.BooleanField(
@@ -250,7 +248,10 @@ class ConflictCopy(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     resolution = models.CharField(max_length=10, choices=Resolution, blank=True)
     resolved_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
         related_name="+",
     )
     resolved_at = models.DateTimeField(null=True, blank=True)

@@ -99,9 +99,17 @@ def publishable(incident_: Incident, action_owner) -> Incident:
     }
     for key, body in sections.items():
         incident_.postmortem.sections.filter(key=key).update(body=body)
-    timeline_entry(incident_, minutes=50, kind=TimelineEntry.Kind.RESOLUTION,
-                   text="Checkout error rate back to normal")
+    timeline_entry(
+        incident_,
+        minutes=50,
+        kind=TimelineEntry.Kind.RESOLUTION,
+        text="Checkout error rate back to normal",
+    )
     cause(incident_, "The connection pool ran dry under peak load", whys=2)
-    action_item(incident_, title="Alert on pool saturation", owner=action_owner,
-                due_date=timezone.localdate() + timedelta(days=14))
+    action_item(
+        incident_,
+        title="Alert on pool saturation",
+        owner=action_owner,
+        due_date=timezone.localdate() + timedelta(days=14),
+    )
     return incident_

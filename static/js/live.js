@@ -73,10 +73,21 @@
   }
 
   function swap(url, id, who) {
-    return htmx.ajax("GET", url, { target: "#" + id, swap: "outerHTML" }).then(function () {
+    return htmx.ajax("GET", url, {
+      target: "#" + id, swap: "outerHTML", headers: { "X-Live-Refresh": url },
+    }).then(function () {
       mark(document.getElementById(id), who);
     });
   }
+
+  // A form may have opened while the refresh was on its way: check again right before the swap.
+  document.addEventListener("htmx:beforeSwap", function (event) {
+    var headers = event.detail.requestConfig && event.detail.requestConfig.headers;
+    var url = headers && headers["X-Live-Refresh"];
+    if (!url || !editing(event.detail.target)) return;
+    event.detail.shouldSwap = false;
+    pendingLists.add(JSON.stringify({ id: event.detail.target.id, url: url }));
+  });
 
   function refreshList(change) {
     var list = listFor(change);

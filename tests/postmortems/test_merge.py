@@ -44,8 +44,15 @@ def disjoint_paragraph_edits(draw):
     mine, theirs = list(base), list(base)
     mine[mine_at] = draw(words)
     theirs[theirs_at] = draw(words)
-    return ("\n\n".join(base), "\n\n".join(mine), "\n\n".join(theirs), mine, theirs,
-            mine_at, theirs_at)
+    return (
+        "\n\n".join(base),
+        "\n\n".join(mine),
+        "\n\n".join(theirs),
+        mine,
+        theirs,
+        mine_at,
+        theirs_at,
+    )
 
 
 @settings(max_examples=300, deadline=None)
