@@ -71,6 +71,9 @@ class Editor:
         # The typed words are kept in the conflict copy whatever the choice.
         self.acknowledged.update(typed)
         self.text, self.version = resolved["text"], resolved["version"]
+        if choice == "both":
+            # A person edits the two texts into one: theirs, with the words they had typed.
+            self.text = f"{data['theirs']} {' '.join(typed)}"
 
     async def run(self, until: float) -> None:
         while time.monotonic() < until:
