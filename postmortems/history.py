@@ -210,8 +210,10 @@ def document_history(incident: Incident) -> list[Change]:
             action = "changed"
             names = [f for f in TRACKED_FIELDS[kind] if getattr(before, f) != getattr(record, f)]
         previous[key] = record
-        if action == "changed" and not names:
-            continue  # a save that changed nothing shown here, such as the list of responders
+        if action != "deleted" and not names:
+            # A save that changed nothing shown here (such as the list of responders), or an
+            # empty section made with a new postmortem: nothing for a reader to see.
+            continue
         fields = [
             FieldChange(
                 show.label(model, name),

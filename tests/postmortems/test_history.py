@@ -140,3 +140,8 @@ def test_a_version_that_breaks_todays_rules_is_not_reverted_to(owner_client, own
     assert "cannot be brought back as it is" in response.content.decode()
     item.refresh_from_db()
     assert (item.outcome, item.version) == ("Pool alert live", 2)
+
+
+def test_empty_sections_of_a_new_postmortem_are_not_listed(incident):
+    labels = [c.label for c in document_history(incident) if c.kind == "section"]
+    assert labels == []
