@@ -10,7 +10,7 @@ nothing and is kept as a conflict copy. Every change is announced to open pages 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from django.db import models, transaction
@@ -29,7 +29,6 @@ class SaveResult:
     merged: bool = False
     # The kept copy of the text that could not be merged.
     conflict: models.Model | None = None
-    errors: dict[str, list[str]] = field(default_factory=dict)
 
     @property
     def stale(self) -> bool:

@@ -163,10 +163,6 @@ def presence_leave(request, ref: str):
     return HttpResponse(status=204)
 
 
-def _section_state(section: Section) -> dict:
-    return {"version": section.version, "text": section.body}
-
-
 @require_POST
 def section_autosave(request, ref: str, pk: int):
     """Save a section's text as it is typed; merge with saves made in between, or keep a copy."""
@@ -199,7 +195,8 @@ def section_autosave(request, ref: str, pk: int):
                 "status": "saved",
                 "merged": result.merged,
                 "edits": edits,
-                **_section_state(result.block),
+                "version": result.block.version,
+                "text": saved_text,
             }
         )
     current = result.current
