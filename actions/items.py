@@ -6,8 +6,8 @@ from dataclasses import dataclass
 from datetime import date
 
 from actions.models import ActionItem
-from postmortems.blocks import SaveResult, block_save
-from postmortems.history import FieldChange, ValueFormatter
+from kernel.blocks import SaveResult, block_save
+from kernel.history import FieldChange, ValueFormatter
 
 # The fields an item's history page compares, in the order it shows them.
 HISTORY_FIELDS = (

@@ -44,7 +44,7 @@ from actions.review import (
     weekly_review_mark,
 )
 from incidents.models import Team
-from postmortems.blocks import block_save
+from kernel.blocks import block_save
 from postmortems.document import incident_for_ref
 
 REVIEW = "actions/review.html"

@@ -30,9 +30,11 @@ INSTALLED_APPS = [
     "django.contrib.humanize",
     "django_htmx",
     "simple_history",
+    "kernel",
     "incidents",
     "postmortems",
     "actions",
+    "dashboard",
 ]
 
 MIDDLEWARE = [
@@ -65,7 +67,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
             ],
-            "builtins": ["postmortems.templatetags.document", "django.templatetags.tz"],
+            "builtins": ["kernel.templatetags.blocks", "django.templatetags.tz"],
         },
     }
 ]

@@ -19,8 +19,8 @@ from django.contrib.staticfiles import finders
 from django.template.loader import render_to_string
 
 from incidents.models import Incident
+from kernel.templatetags.blocks import duration
 from postmortems.publishing import reader_document, reader_document_for_display
-from postmortems.templatetags.document import duration
 
 logger = logging.getLogger(__name__)
 

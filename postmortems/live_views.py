@@ -16,12 +16,12 @@ from django.utils.dateparse import parse_datetime
 from django.views.decorators.http import require_GET, require_POST
 
 from hindsight.bus import LOST, BusUnavailable, get_bus
-from postmortems.blocks import block_save
+from kernel.blocks import block_save
+from kernel.history import history_sources
+from kernel.kinds import KINDS
+from kernel.live import document_channel, release_connection
+from kernel.merge import edits_between
 from postmortems.document import document_context, document_for_ref, incident_for_ref
-from postmortems.history import history_sources
-from postmortems.kinds import KINDS
-from postmortems.live import document_channel, release_connection
-from postmortems.merge import edits_between
 from postmortems.models import ConflictCopy, Section
 
 logger = logging.getLogger(__name__)

@@ -25,10 +25,10 @@ from django.utils import timezone
 
 from hindsight.channels import ChannelError, post_slack, send_email, slack_escape
 from incidents.models import Incident, Team, TimelineEntry
+from kernel.markdown import render_markdown
+from kernel.templatetags.blocks import duration
 from postmortems.document import document_for_ref
-from postmortems.markdown import render_markdown
 from postmortems.models import Postmortem, Publication, SummaryDelivery
-from postmortems.templatetags.document import duration
 
 logger = logging.getLogger(__name__)
 

@@ -18,8 +18,8 @@ from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
+from kernel.live import document_event_on_commit
 from postmortems.document import document_for_ref
-from postmortems.live import document_event_on_commit
 from postmortems.models import Postmortem, Publication, ShareLink
 from postmortems.publishing import (
     latest_publication,

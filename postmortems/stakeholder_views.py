@@ -17,7 +17,7 @@ from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
 from hindsight.bus import LOST, BusUnavailable, get_bus
-from postmortems.live import document_channel, release_connection
+from kernel.live import document_channel, release_connection
 from postmortems.live_views import PING_SECONDS
 from postmortems.share_links import (
     share_link_for_token,

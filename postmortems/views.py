@@ -9,11 +9,11 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from django_htmx.http import reswap, retarget, trigger_client_event
 
 from hindsight.bus import get_bus
-from postmortems.blocks import block_create, block_delete, block_move, block_save
+from kernel.blocks import block_create, block_delete, block_move, block_save
+from kernel.history import document_history, history_revert
+from kernel.kinds import KINDS, BlockKind
+from kernel.live import document_channel
 from postmortems.document import document_context, document_for_ref, incident_for_ref
-from postmortems.history import document_history, history_revert
-from postmortems.kinds import KINDS, BlockKind
-from postmortems.live import document_channel
 
 DOCUMENT = "postmortems/document.html"
 

@@ -6,8 +6,8 @@ import pytest
 from django.test import Client
 
 from incidents.models import TimelineEntry
-from postmortems.blocks import block_delete, block_save
-from postmortems.history import document_history, word_diff
+from kernel.blocks import block_delete, block_save
+from kernel.history import document_history, word_diff
 from postmortems.models import Section
 from tests import factories
 

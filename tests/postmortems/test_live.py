@@ -14,8 +14,8 @@ from django.utils import timezone
 
 from hindsight import bus as bus_module
 from hindsight.bus import InProcessBus, get_bus
-from postmortems.blocks import block_save
-from postmortems.live import document_channel
+from kernel.blocks import block_save
+from kernel.live import document_channel
 from postmortems.models import ConflictCopy, Section
 from tests import factories
 

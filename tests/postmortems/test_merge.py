@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from postmortems.merge import edits_between, merge3
+from kernel.merge import edits_between, merge3
 
 words = st.text(alphabet="abcde fgh.,", min_size=0, max_size=30)
 paragraphs = st.lists(words, min_size=2, max_size=6)

@@ -16,9 +16,9 @@ from django.utils.timezone import localtime
 
 from actions.models import ActionItem
 from incidents.models import Incident, TimelineEntry
-from postmortems.blocks import block_save
-from postmortems.kinds import BlockKind
-from postmortems.live import publish_on_commit
+from kernel.blocks import block_save
+from kernel.kinds import BlockKind
+from kernel.live import publish_on_commit
 from postmortems.models import Cause, ConflictCopy, Section, Why
 
 # The fields shown in a diff and restored by a revert, per kind of block.

@@ -15,8 +15,8 @@ from typing import Any
 
 from django.db import models, transaction
 
-from postmortems.live import publish_on_commit
-from postmortems.merge import merge3
+from kernel.live import publish_on_commit
+from kernel.merge import merge3
 
 
 @dataclass

@@ -5,7 +5,7 @@ from datetime import timedelta
 from django import template
 from django.utils.safestring import SafeString, mark_safe
 
-from postmortems.markdown import render_markdown
+from kernel.markdown import render_markdown
 
 register = template.Library()
 

@@ -32,7 +32,7 @@ class BlockKind:
     siblings: Callable[[models.Model], models.QuerySet] | None = None
     deletable: bool = False
     m2m_fields: tuple[str, ...] = ()
-    # Text fields merged three ways when someone saved in between; see postmortems.merge.
+    # Text fields merged three ways when someone saved in between; see kernel.merge.
     merge_fields: tuple[str, ...] = ()
     after_save: Callable[[models.Model], None] | None = None
 
