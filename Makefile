@@ -25,7 +25,7 @@ TEST_REDIS_URL ?= redis://127.0.0.1:6379/15
 help:
 	@echo "make run   - install, migrate, load the demo data and serve on http://127.0.0.1:8000"
 	@echo "make test  - the whole test suite on PostgreSQL and Redis, browser tests included"
-	@echo "make lint  - ruff"
+	@echo "make lint  - ruff, and lint-imports for the layer contract in pyproject.toml"
 
 check-python:
 	@if [ -z "$(PYTHON)" ]; then \
@@ -59,6 +59,7 @@ test: $(VENV)/.synced browser
 lint: $(VENV)/.synced
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/lint-imports
 
 format: $(VENV)/.synced
 	$(VENV)/bin/ruff format .

@@ -4,8 +4,9 @@ from django import forms
 from django.contrib.auth import get_user_model
 
 from actions.models import ActionItem, NagPreference, ReviewMeeting, WeeklyReview
-from incidents.forms import PersonChoiceField, VersionedForm
+from incidents.forms import PersonChoiceField
 from incidents.models import Service, Severity, Team
+from kernel.forms import VersionedForm
 from postmortems.models import Cause
 
 User = get_user_model()

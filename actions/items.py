@@ -27,6 +27,34 @@ HISTORY_FIELDS = (
 )
 
 
+# What a person may change on an action item, on the document page, its own page or the review.
+ACTION_ITEM_FIELDS = (
+    "title",
+    "owner",
+    "team",
+    "due_date",
+    "priority",
+    "kind",
+    "status",
+    "cause",
+    "ticket_url",
+    "wont_do_reason",
+    "outcome",
+    "worth_it",
+)
+SNOOZE_FIELDS = ("due_date", "snooze_reason", "snooze_count")
+
+
+def action_item_update(item: ActionItem, *, base_version: int, user, **changes) -> SaveResult:
+    return block_save(
+        block=item,
+        changes=changes,
+        base_version=base_version,
+        user=user,
+        fields=ACTION_ITEM_FIELDS,
+    )
+
+
 def action_item_snooze(
     *, item: ActionItem, until: date, reason: str, base_version: int, user
 ) -> SaveResult:
@@ -36,6 +64,7 @@ def action_item_snooze(
         changes={"due_date": until, "snooze_reason": reason, "snooze_count": item.snooze_count + 1},
         base_version=base_version,
         user=user,
+        fields=SNOOZE_FIELDS,
     )
 
 

@@ -4,6 +4,8 @@ from django import forms
 from django.contrib.auth import get_user_model
 
 from incidents.models import Incident, Service, Severity, Team, TimelineEntry
+from kernel.forms import VersionedForm
+from kernel.text import display_name
 
 User = get_user_model()
 
@@ -17,20 +19,14 @@ class DateTimeSecondsInput(forms.DateTimeInput):
         super().__init__(attrs={"step": "1", **(attrs or {})}, format="%Y-%m-%dT%H:%M:%S")
 
 
-class VersionedForm(forms.Form):
-    """Carries the version of the block the editor started from."""
-
-    base_version = forms.IntegerField(widget=forms.HiddenInput, min_value=1)
-
-
 class PersonChoiceField(forms.ModelChoiceField):
     def label_from_instance(self, user) -> str:
-        return user.get_full_name() or user.get_username()
+        return display_name(user)
 
 
 class PeopleChoiceField(forms.ModelMultipleChoiceField):
     def label_from_instance(self, user) -> str:
-        return user.get_full_name() or user.get_username()
+        return display_name(user)
 
 
 class SeverityChoiceField(forms.ModelChoiceField):

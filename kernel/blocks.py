@@ -15,6 +15,7 @@ from typing import Any
 
 from django.db import models, transaction
 
+from kernel.kinds import kind_of
 from kernel.live import publish_on_commit
 from kernel.merge import merge3
 
@@ -35,7 +36,7 @@ class SaveResult:
         return self.current is not None
 
 
-def _save_with_history(block: models.Model, user) -> None:
+def save_with_history(block: models.Model, user) -> None:
     block._history_user = user
     block.full_clean()
     block.save()
@@ -71,8 +72,8 @@ def block_save(
     changes: dict[str, Any],
     base_version: int,
     user,
+    fields: tuple[str, ...],
     m2m: dict[str, Iterable] | None = None,
-    merge_fields: tuple[str, ...] = (),
 ) -> SaveResult:
     """Apply `changes` to `block`, starting from the version the editor saw.
 
@@ -84,8 +85,17 @@ def block_save(
        fields) and hand back the current row, to be shown beside it.
     5. Bump the version, validate and save; simple_history writes the history row in the same
        transaction, and the live event goes out once it commits.
+
+    `fields` is the caller's explicit list of what it may change; anything else is a mistake in
+    the caller, not in the input, and raises. Which fields merge and how a conflict is kept
+    come from the block's registered kind.
     """
+    unknown = set(changes) - set(fields)
+    if unknown:
+        raise TypeError(f"Not among the fields this save may change: {', '.join(sorted(unknown))}")
     model = type(block)
+    kind = kind_of(model)
+    merge_fields = kind.merge_fields if kind else ()
     with transaction.atomic():
         locked = model.objects.select_for_update().get(pk=block.pk)
         merged = False
@@ -93,8 +103,9 @@ def block_save(
             merged_changes = _merged_changes(locked, changes, base_version, merge_fields)
             if merged_changes is None:
                 conflict = None
-                if merge_fields and set(changes) <= set(merge_fields):
-                    conflict = conflict_copy_keep(
+                mergeable = bool(merge_fields) and set(changes) <= set(merge_fields)
+                if kind and kind.keep_conflict and mergeable:
+                    conflict = kind.keep_conflict(
                         block=locked, changes=changes, base_version=base_version, user=user
                     )
                 return SaveResult(block=block, saved=False, current=locked, conflict=conflict)
@@ -106,32 +117,16 @@ def block_save(
         for name, value in changes.items():
             setattr(locked, name, value)
         locked.version += 1
-        _save_with_history(locked, user)
+        save_with_history(locked, user)
         for name, values in (m2m or {}).items():
             getattr(locked, name).set(values)
         publish_on_commit(locked, "saved", user, merged=merged)
     return SaveResult(block=locked, saved=True, merged=merged)
 
 
-def conflict_copy_keep(*, block: models.Model, changes: dict[str, Any], base_version: int, user):
-    from postmortems.models import ConflictCopy, Section
-
-    if not isinstance(block, Section) or "body" not in changes:
-        return None
-    copy = ConflictCopy(
-        section=block,
-        author=user,
-        text=changes["body"],
-        base_version=base_version,
-        against_version=block.version,
-    )
-    _save_with_history(copy, user)
-    return copy
-
-
 def block_create(*, block: models.Model, user) -> models.Model:
     with transaction.atomic():
-        _save_with_history(block, user)
+        save_with_history(block, user)
         publish_on_commit(block, "created", user)
     return block
 
@@ -168,6 +163,6 @@ def block_move(*, block: models.Model, siblings: models.QuerySet, offset: int, u
             if row.position != position:
                 row.position = position
                 row.version += 1
-                _save_with_history(row, user)
+                save_with_history(row, user)
         publish_on_commit(block, "moved", user)
     return True

@@ -5,7 +5,7 @@ from __future__ import annotations
 import difflib
 import re
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.core.exceptions import ValidationError
 from django.db import models, transaction
@@ -14,59 +14,11 @@ from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.timezone import localtime
 
-from actions.models import ActionItem
-from incidents.models import Incident, TimelineEntry
 from kernel.blocks import block_save
-from kernel.kinds import BlockKind
+from kernel.kinds import BlockKind, kind_named, kinds
 from kernel.live import publish_on_commit
-from postmortems.models import Cause, ConflictCopy, Section, Why
+from kernel.text import display_name
 
-# The fields shown in a diff and restored by a revert, per kind of block.
-TRACKED_FIELDS: dict[str, tuple[str, ...]] = {
-    "incident": (
-        "title",
-        "severity_id",
-        "status",
-        "started_at",
-        "detected_at",
-        "mitigated_at",
-        "resolved_at",
-        "owner_id",
-        "team_id",
-        "customer_facing",
-        "private",
-    ),
-    "section": ("body",),
-    "entry": ("occurred_at", "kind", "text"),
-    "cause": ("statement", "kind", "position"),
-    "why": ("question", "answer", "evidence", "position"),
-    "action": (
-        "title",
-        "owner_id",
-        "team_id",
-        "due_date",
-        "priority",
-        "kind",
-        "status",
-        "cause_id",
-        "ticket_url",
-        "wont_do_reason",
-        "outcome",
-        "worth_it",
-        "position",
-    ),
-    # Kept for the record, never reverted to: a conflict copy is resolved by choice instead.
-    "conflict": ("text", "resolution"),
-}
-KIND_MODELS: dict[str, type[models.Model]] = {
-    "conflict": ConflictCopy,
-    "incident": Incident,
-    "section": Section,
-    "entry": TimelineEntry,
-    "cause": Cause,
-    "why": Why,
-    "action": ActionItem,
-}
 HISTORY_LIMIT = 500
 TOKEN = re.compile(r"\s+|\w+|[^\w\s]")
 
@@ -113,7 +65,7 @@ class ValueFormatter:
             if row is None:
                 self.names[key] = f"#{pk} (deleted)"
             elif hasattr(row, "get_full_name"):
-                self.names[key] = row.get_full_name() or row.get_username()
+                self.names[key] = display_name(row)
             else:
                 self.names[key] = str(row)
         return self.names[key]
@@ -153,87 +105,128 @@ def word_diff(before: str, after: str) -> SafeString:
     return mark_safe("".join(parts))  # noqa: S308 - every piece is escaped above
 
 
-def history_sources(incident: Incident) -> dict[str, QuerySet]:
-    """Per kind of block, the history rows that belong to this incident's document."""
-    postmortem = incident.postmortem
-    cause_ids = Cause.history.filter(postmortem_id=postmortem.pk).values("id")
-    return {
-        "incident": Incident.history.filter(id=incident.pk),
-        "section": Section.history.filter(postmortem_id=postmortem.pk),
-        "entry": TimelineEntry.history.filter(incident_id=incident.pk),
-        "cause": Cause.history.filter(postmortem_id=postmortem.pk),
-        "why": Why.history.filter(cause_id__in=cause_ids),
-        "action": ActionItem.history.filter(incident_id=incident.pk),
-        "conflict": ConflictCopy.history.filter(
-            section_id__in=Section.objects.filter(postmortem_id=postmortem.pk).values("id")
-        ),
-    }
+def history_sources(document) -> dict[str, QuerySet]:
+    """Per kind of block, the history rows that belong to this document."""
+    return {kind.name: kind.history(document) for kind in kinds()}
 
 
-def _records(incident: Incident):
-    for kind, queryset in history_sources(incident).items():
+def _records(document):
+    for name, queryset in history_sources(document).items():
         for record in queryset.select_related("history_user").order_by("history_id"):
-            yield kind, record
+            yield name, record
 
 
-def _label(kind: str, record) -> str:
-    if kind == "incident":
-        return "Incident details"
-    if kind == "section":
-        return record.title
-    if kind == "entry":
-        return f"Timeline: {record.text[:60]}"
-    if kind == "cause":
-        return f"Cause: {record.statement[:60]}"
-    if kind == "why":
-        return f"Why: {record.question[:60]}"
-    if kind == "conflict":
-        return "Conflict copy (text that could not be merged)"
-    return f"Action item: {record.title[:60]}"
+def document_history(document, *, block: tuple[str, int] | None = None) -> list[Change]:
+    """Every change to the document, newest first, each compared with the one before it.
 
-
-def document_history(incident: Incident) -> list[Change]:
-    """Every change to the document, newest first, each compared with the one before it."""
+    Only the fields a reader cares about count: a save that changed nothing among a kind's
+    tracked fields (a move renumbering positions, a change to the list of responders) is not
+    shown. With `block` (kind name, id), only that block's changes.
+    """
     previous: dict[tuple[str, int], object] = {}
+    shown: dict[tuple[str, int], Change] = {}
     changes: list[Change] = []
     show = ValueFormatter()
-    for kind, record in _records(incident):
-        key = (kind, record.id)
+    for name, record in _records(document):
+        kind = kind_named(name)
+        key = (name, record.id)
         before = previous.get(key)
-        model = KIND_MODELS[kind]
         if record.history_type == "-":
             action, names = "deleted", []
         elif record.history_type == "+" or before is None:
             action = "created"
-            names = [f for f in TRACKED_FIELDS[kind] if getattr(record, f) not in (None, "")]
+            names = [f for f in kind.tracked_fields if getattr(record, f) not in (None, "")]
         else:
             action = "changed"
-            names = [f for f in TRACKED_FIELDS[kind] if getattr(before, f) != getattr(record, f)]
+            names = [f for f in kind.tracked_fields if getattr(before, f) != getattr(record, f)]
         previous[key] = record
         if action != "deleted" and not names:
-            # A save that changed nothing shown here (such as the list of responders), or an
-            # empty section made with a new postmortem: nothing for a reader to see.
+            # Nothing a reader would see changed, or an empty section made with a new
+            # postmortem: not an entry.
             continue
         fields = [
             FieldChange(
-                show.label(model, name),
-                show(model, name, getattr(before, name)) if action == "changed" else "",
-                show(model, name, getattr(record, name)),
+                show.label(kind.model, field),
+                show(kind.model, field, getattr(before, field)) if action == "changed" else "",
+                show(kind.model, field, getattr(record, field)),
             )
-            for name in names
+            for field in names
         ]
-        changes.append(Change(kind, record, _label(kind, record), action, fields, False))
-    latest = previous
+        change = Change(name, record, kind.describe(record), action, fields, False)
+        changes.append(change)
+        shown[key] = change
     for change in changes:
-        last = latest[(change.kind, change.record.id)]
-        # A row can be brought back to any state it had, and a deleted row can be restored.
+        key = (change.kind, change.record.id)
+        last = previous[key]
+        # A row can be brought back to any state it had that is not its current one, and a
+        # deleted row can be restored.
         change.revertable = (
-            change.kind != "conflict"
+            kind_named(change.kind).editable
             and change.action != "deleted"
-            and (change.record.history_id != last.history_id or last.history_type == "-")
+            and (change is not shown[key] or last.history_type == "-")
         )
+    if block is not None:
+        changes = [c for c in changes if (c.kind, c.record.id) == block]
     changes.sort(key=lambda c: (c.when, c.record.history_id), reverse=True)
     return changes[:HISTORY_LIMIT]
+
+
+# Saves of one block by one person this close together read as one change (autosave writes a
+# version every few seconds while someone types).
+RUN_GAP = timedelta(minutes=30)
+
+
+@dataclass
+class Run:
+    """Consecutive changes of one block by one person: one entry on the history page."""
+
+    changes: list[Change]  # newest first
+
+    @property
+    def latest(self) -> Change:
+        return self.changes[0]
+
+    @property
+    def earliest(self) -> Change:
+        return self.changes[-1]
+
+    @property
+    def action(self) -> str:
+        actions = {c.action for c in self.changes}
+        if "deleted" in actions:
+            return "deleted" if self.latest.action == "deleted" else "changed"
+        return "created" if self.earliest.action == "created" else "changed"
+
+    @property
+    def fields(self) -> list[FieldChange]:
+        """Each field as it was before the first change of the run and after the last."""
+        if len(self.changes) == 1:
+            return self.latest.fields
+        firsts: dict[str, FieldChange] = {}
+        lasts: dict[str, FieldChange] = {}
+        for change in reversed(self.changes):
+            for field in change.fields:
+                firsts.setdefault(field.name, field)
+                lasts[field.name] = field
+        merged = [FieldChange(name, firsts[name].before, lasts[name].after) for name in firsts]
+        return [field for field in merged if field.before != field.after]
+
+
+def history_runs(changes: list[Change]) -> list[Run]:
+    runs: list[Run] = []
+    for change in changes:
+        run = runs[-1] if runs else None
+        if (
+            run is not None
+            and (run.earliest.kind, run.earliest.record.id) == (change.kind, change.record.id)
+            and run.earliest.record.history_user_id == change.record.history_user_id
+            and run.earliest.when - change.when <= RUN_GAP
+            and "deleted" not in (change.action, run.earliest.action)
+        ):
+            run.changes.append(change)
+        else:
+            runs.append(Run([change]))
+    return runs
 
 
 @dataclass
@@ -242,7 +235,7 @@ class RevertOutcome:
     message: str
 
 
-def history_revert(*, incident: Incident, kind: BlockKind, history_id: int, user) -> RevertOutcome:
+def history_revert(*, incident, kind: BlockKind, history_id: int, user) -> RevertOutcome:
     """Bring a block back to the state a history row recorded, as a new version.
 
     The revert is itself a save (version + 1, a history row naming who reverted), so it can be
@@ -255,9 +248,7 @@ def history_revert(*, incident: Incident, kind: BlockKind, history_id: int, user
     record = sources[kind.name].filter(history_id=history_id).first()
     if record is None or record.history_type == "-":
         return RevertOutcome(False, "That version no longer exists.")
-    fields = {
-        name: getattr(record, name) for name in TRACKED_FIELDS[kind.name] if name != "position"
-    }
+    fields = {name: getattr(record, name) for name in kind.tracked_fields}
     live = kind.model.objects.filter(pk=record.id).first()
     if live is None:
         with transaction.atomic():
@@ -269,9 +260,15 @@ def history_revert(*, incident: Incident, kind: BlockKind, history_id: int, user
             restored._history_user = user
             restored.save()
             publish_on_commit(restored, "created", user)
-        return RevertOutcome(True, f"Restored “{_label(kind.name, record)}”.")
+        return RevertOutcome(True, f"Restored “{kind.describe(record)}”.")
     try:
-        result = block_save(block=live, changes=fields, base_version=live.version, user=user)
+        result = block_save(
+            block=live,
+            changes=fields,
+            base_version=live.version,
+            user=user,
+            fields=kind.tracked_fields,
+        )
     except ValidationError as error:
         # An old version may not satisfy today's rules (a "done" item without its outcome).
         reasons = " ".join(
@@ -281,5 +278,5 @@ def history_revert(*, incident: Incident, kind: BlockKind, history_id: int, user
     if not result.saved:
         return RevertOutcome(False, "Someone saved this block just now; look again and retry.")
     return RevertOutcome(
-        True, f"Reverted “{_label(kind.name, record)}” to its version {record.version}."
+        True, f"Reverted “{kind.describe(record)}” to its version {record.version}."
     )

@@ -1,51 +1,153 @@
-"""The kinds of block a document page edits in place, and how each is found and added."""
+"""The one registry of block kinds: everything the engine, history, live events and the page
+script need to know about a kind of block, registered by the app that owns it.
+
+Each app registers its kinds in its `AppConfig.ready()`. Nothing else keeps a table of kinds or
+compares kind names: the save engine, the history, the live events, the document views, the
+block-form partial and the page script (which gets `page_registry()` as JSON) all read this.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 from django.db import models
 from django.db.models import Max
 from django.shortcuts import get_object_or_404
 
-from actions.forms import ActionItemForm, NewActionItemForm
-from actions.models import ActionItem
-from incidents.forms import IncidentHeaderForm, NewTimelineEntryForm, TimelineEntryForm
-from incidents.models import Incident, TimelineEntry
-from postmortems.forms import CauseForm, NewCauseForm, NewWhyForm, SectionForm, WhyForm
-from postmortems.models import Cause, Section, Why
-from postmortems.outlines import postmortem_sync_due
+from kernel.text import shorten
+
+# The document object every callable below is given: the incident whose page shows the block.
+# The kernel does not know what it is; the apps that register kinds do.
+Document = Any
 
 
 @dataclass(frozen=True)
 class BlockKind:
+    # In URLs, element ids (`<name>-<pk>`), events and history links.
     name: str
     model: type[models.Model]
-    form: type
+    # What a person calls one of them ("Timeline entry"); the history and form labels use it.
+    label: str
+    # The template that owns this kind's partials, and the partial showing one block.
+    template: str
     partial: str
-    queryset: Callable[[Incident], models.QuerySet]
-    # Adding, moving and deleting: only for kinds that have a list to refresh afterwards.
-    new_form: type | None = None
-    new_block: Callable | None = None
-    list_partial: str | None = None
-    siblings: Callable[[models.Model], models.QuerySet] | None = None
-    deletable: bool = False
+    # This kind's blocks in one document, and the document a block belongs to.
+    blocks: Callable[[Document], models.QuerySet]
+    incident_id: Callable[[models.Model], int]
+    # The history rows of this kind in one document, and the fields a diff shows and a revert
+    # restores (internal bookkeeping such as `position` stays out).
+    history: Callable[[Document], models.QuerySet]
+    tracked_fields: tuple[str, ...]
+    # The words naming one block (or one of its history rows) in the history.
+    describe: Callable[[Any], str] = field(default=lambda record: "")
+    # Editing. A kind without a form is kept for the record only (its rows appear in the
+    # history and are never edited or reverted in place).
+    form: type | None = None
+    # The versioned-save service for this kind: `update(block, base_version=, user=, **fields)`.
+    update: Callable[..., Any] | None = None
     m2m_fields: tuple[str, ...] = ()
     # Text fields merged three ways when someone saved in between; see kernel.merge.
     merge_fields: tuple[str, ...] = ()
+    # The text field the page saves as it is typed (sections), if any.
+    autosave_field: str | None = None
+    # Keeps the text of a save that could not be merged: (block, text, base_version, user).
+    keep_conflict: Callable[..., models.Model | None] | None = None
     after_save: Callable[[models.Model], None] | None = None
+    # Adding, moving and deleting: only for kinds that live in a list the page can refresh.
+    new_form: type | None = None
+    new_block: Callable | None = None
+    list_partial: str | None = None
+    # When the list lives inside a block of another kind (whys inside their cause): that kind,
+    # and the field of this kind naming the block holding the list.
+    parent: str | None = None
+    parent_field: str | None = None
+    siblings: Callable[[models.Model], models.QuerySet] | None = None
+    deletable: bool = False
+    # What the document page gets of this kind: a context name, the rows, the prefetch.
+    document_list: str | None = None
+    document_rows: Callable[[Document], list] | None = None
+    prefetch: tuple = ()
+    # An edit form shown in place of a table row spans this many columns.
+    form_row_colspan: int | None = None
+
+    @property
+    def editable(self) -> bool:
+        return self.form is not None
 
     @property
     def movable(self) -> bool:
         return self.siblings is not None
 
-    def get(self, incident: Incident, pk: int) -> models.Model:
-        return get_object_or_404(self.queryset(incident), pk=pk)
+    def get(self, document: Document, pk: int) -> models.Model:
+        return get_object_or_404(self.blocks(document), pk=pk)
 
-    def list_owner(self, block: models.Model) -> models.Model | None:
-        """The block whose partial holds the list, when the list lives inside another block."""
-        return block.cause if isinstance(block, Why) else None
+    def parent_id(self, block) -> int | None:
+        return getattr(block, self.parent_field) if self.parent_field else None
+
+    def form_label(self, block, *, new: bool = False) -> str:
+        """The name of an edit form, read out by screen readers and used to find it."""
+        if new:
+            return f"New {self.label.lower()}"
+        return getattr(block, "title", None) if self.autosave_field else self.label
+
+    def for_page(self) -> dict:
+        """What the page script needs to know: where a changed block's list lives."""
+        return {
+            "list": self.list_partial,
+            "parent": self.parent,
+            "autosave": self.autosave_field,
+        }
+
+
+_KINDS: dict[str, BlockKind] = {}
+
+
+def register(kind: BlockKind) -> BlockKind:
+    if kind.name in _KINDS and _KINDS[kind.name] != kind:
+        raise ValueError(f"A block kind named {kind.name!r} is registered already.")
+    if any(k.model is kind.model and k.name != kind.name for k in _KINDS.values()):
+        raise ValueError(f"{kind.model.__name__} is registered as another kind already.")
+    _KINDS[kind.name] = kind
+    return kind
+
+
+def unregister(name: str) -> None:
+    _KINDS.pop(name, None)
+
+
+def kinds() -> list[BlockKind]:
+    return list(_KINDS.values())
+
+
+def kind_named(name: str) -> BlockKind:
+    """The kind of that name; LookupError if none is registered."""
+    try:
+        return _KINDS[name]
+    except KeyError:
+        raise LookupError(name) from None
+
+
+def kind_of(block: models.Model | type[models.Model]) -> BlockKind | None:
+    model = block if isinstance(block, type) else type(block)
+    return next((kind for kind in _KINDS.values() if kind.model is model), None)
+
+
+def page_registry() -> dict[str, dict]:
+    return {kind.name: kind.for_page() for kind in _KINDS.values() if kind.editable}
+
+
+def document_prefetch() -> list:
+    return [lookup for kind in _KINDS.values() for lookup in kind.prefetch]
+
+
+def document_lists(document: Document) -> dict[str, list]:
+    return {
+        kind.document_list: kind.document_rows(document)
+        for kind in _KINDS.values()
+        if kind.document_list and kind.document_rows
+    }
 
 
 def next_position(queryset: models.QuerySet) -> int:
@@ -53,93 +155,5 @@ def next_position(queryset: models.QuerySet) -> int:
     return 0 if top is None else top + 1
 
 
-def _new_cause(incident, request):
-    postmortem = incident.postmortem
-    return Cause(postmortem=postmortem, position=next_position(postmortem.causes.all()))
-
-
-def _new_why(incident, request):
-    cause_id = request.POST.get("cause") or request.GET.get("cause")
-    cause = get_object_or_404(Cause, pk=cause_id or 0, postmortem__incident=incident)
-    return Why(cause=cause, position=next_position(cause.whys.all()))
-
-
-def _new_action(incident, request):
-    return ActionItem(
-        incident=incident,
-        created_by=request.user,
-        position=next_position(incident.action_items.all()),
-    )
-
-
-KINDS: dict[str, BlockKind] = {
-    kind.name: kind
-    for kind in (
-        BlockKind(
-            name="incident",
-            model=Incident,
-            form=IncidentHeaderForm,
-            partial="header",
-            queryset=lambda incident: Incident.objects.filter(pk=incident.pk),
-            m2m_fields=("responders", "services"),
-            after_save=postmortem_sync_due,
-        ),
-        BlockKind(
-            name="section",
-            model=Section,
-            form=SectionForm,
-            partial="section",
-            queryset=lambda incident: Section.objects.filter(postmortem__incident=incident),
-            merge_fields=("body",),
-        ),
-        BlockKind(
-            name="entry",
-            model=TimelineEntry,
-            form=TimelineEntryForm,
-            partial="entry",
-            queryset=lambda incident: incident.timeline.select_related("added_by"),
-            new_form=NewTimelineEntryForm,
-            new_block=lambda incident, request: TimelineEntry(
-                incident=incident, added_by=request.user
-            ),
-            list_partial="timeline",
-            deletable=True,
-        ),
-        BlockKind(
-            name="cause",
-            model=Cause,
-            form=CauseForm,
-            partial="cause",
-            queryset=lambda incident: Cause.objects.filter(postmortem__incident=incident),
-            new_form=NewCauseForm,
-            new_block=_new_cause,
-            list_partial="causes",
-            siblings=lambda cause: Cause.objects.filter(postmortem=cause.postmortem_id),
-            deletable=True,
-        ),
-        BlockKind(
-            name="why",
-            model=Why,
-            form=WhyForm,
-            partial="why",
-            queryset=lambda incident: Why.objects.filter(cause__postmortem__incident=incident),
-            new_form=NewWhyForm,
-            new_block=_new_why,
-            list_partial="cause",
-            siblings=lambda why: Why.objects.filter(cause=why.cause_id),
-            deletable=True,
-        ),
-        BlockKind(
-            name="action",
-            model=ActionItem,
-            form=ActionItemForm,
-            partial="action",
-            queryset=lambda incident: incident.action_items.select_related("owner", "cause"),
-            new_form=NewActionItemForm,
-            new_block=_new_action,
-            list_partial="actions",
-            siblings=lambda item: ActionItem.objects.filter(incident=item.incident_id),
-            deletable=True,
-        ),
-    )
-}
+def described(prefix: str, text: str, width: int = 60) -> str:
+    return f"{prefix}: {shorten(text, width)}" if prefix else shorten(text, width)

@@ -2,46 +2,32 @@
 
 from __future__ import annotations
 
+import json
+
 from django.db import connection, models, transaction
 
-from actions.models import ActionItem
 from hindsight.bus import get_bus
-from incidents.models import Incident, TimelineEntry
-from postmortems.models import Cause, Section, Why
+from kernel.kinds import BlockKind, kind_of
+from kernel.text import display_name
 
-KIND_OF_MODEL: dict[type[models.Model], str] = {
-    Incident: "incident",
-    Section: "section",
-    TimelineEntry: "entry",
-    Cause: "cause",
-    Why: "why",
-    ActionItem: "action",
-}
+# Pages ping a quiet stream this often, so proxies and browsers keep it open.
+PING_SECONDS = 15
 
 
 def document_channel(incident_id: int) -> str:
     return f"incident:{incident_id}"
 
 
-def incident_id_of(block: models.Model) -> int:
-    if isinstance(block, Incident):
-        return block.pk
-    if isinstance(block, Section | Cause):
-        return block.postmortem.incident_id
-    if isinstance(block, Why):
-        return block.cause.postmortem.incident_id
-    return block.incident_id
-
-
-def block_event(block: models.Model, action: str, user, **extra) -> dict:
+def block_event(kind: BlockKind, block, action: str, user, **extra) -> dict:
+    """What a page is told about a changed block (a row, or one of its history rows)."""
     return {
         "type": "block",
-        "kind": KIND_OF_MODEL[type(block)],
-        "id": block.pk,
+        "kind": kind.name,
+        "id": block.id,
         "version": getattr(block, "version", None),
         "action": action,
-        "parent": block.cause_id if isinstance(block, Why) else None,
-        "by": (user.get_full_name() or user.get_username()) if user else "",
+        "parent": kind.parent_id(block),
+        "by": display_name(user),
         "by_id": user.pk if user else None,
         **extra,
     }
@@ -49,14 +35,25 @@ def block_event(block: models.Model, action: str, user, **extra) -> dict:
 
 def publish_on_commit(block: models.Model, action: str, user, **extra) -> None:
     """Announce a change once its transaction commits; a rolled-back change says nothing."""
-    if type(block) not in KIND_OF_MODEL:
+    kind = kind_of(block)
+    if kind is None or not kind.editable:
         return
-    document_event_on_commit(incident_id_of(block), block_event(block, action, user, **extra))
+    event = block_event(kind, block, action, user, **extra)
+    document_event_on_commit(kind.incident_id(block), event)
 
 
 def document_event_on_commit(incident_id: int, event: dict) -> None:
     channel = document_channel(incident_id)
     transaction.on_commit(lambda: get_bus().publish(channel, event))
+
+
+def sse(event: str, data: dict, event_id: str | None = None) -> str:
+    """One Server-Sent Event, as the stream writes it."""
+    lines = [f"event: {event}"]
+    if event_id:
+        lines.append(f"id: {event_id}")
+    lines.append(f"data: {json.dumps(data)}")
+    return "\n".join(lines) + "\n\n"
 
 
 def release_connection() -> None:

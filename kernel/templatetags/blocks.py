@@ -6,6 +6,8 @@ from django import template
 from django.utils.safestring import SafeString, mark_safe
 
 from kernel.markdown import render_markdown
+from kernel.text import display_name
+from kernel.text import initials as initials_of
 
 register = template.Library()
 
@@ -32,18 +34,14 @@ def duration(value: timedelta | None) -> str:
 
 @register.filter
 def initials(user) -> str:
-    if user is None:
-        return "?"
-    name = user.get_full_name() or user.get_username()
-    parts = name.split()
-    return "".join(part[0] for part in parts[:2]).upper() or "?"
+    return initials_of(user)
 
 
 @register.filter
 def person(user) -> str:
     if user is None:
         return "nobody"
-    return user.get_full_name() or user.get_username()
+    return display_name(user)
 
 
 @register.filter

@@ -66,7 +66,7 @@ def test_a_stale_save_is_refused_and_nothing_is_overwritten(owner_client, teamma
 
     content = response.content.decode()
     assert response.status_code == 409
-    assert "Someone saved this while you were editing" in content
+    assert "Someone changed this while you were editing" in content
     assert "First words" in content  # theirs, shown
     assert "Late words" in content  # mine, kept in the form
     assert 'name="base_version" value="2"' in content

@@ -14,8 +14,8 @@ from django.utils import timezone
 
 from hindsight import bus as bus_module
 from hindsight.bus import InProcessBus, get_bus
-from kernel.blocks import block_save
 from kernel.live import document_channel
+from postmortems.editing import section_update
 from postmortems.models import ConflictCopy, Section
 from tests import factories
 
@@ -24,9 +24,7 @@ BASE = "Paragraph one.\n\nParagraph two.\n\nParagraph three."
 
 def summary_with(incident, text: str, user) -> Section:
     section = Section.objects.get(postmortem__incident=incident, key="summary")
-    return block_save(
-        block=section, changes={"body": text}, base_version=section.version, user=user
-    ).block
+    return section_update(section, body=text, base_version=section.version, user=user).block
 
 
 def autosave(client, incident, section, text, base_version):
@@ -39,11 +37,8 @@ def autosave(client, incident, section, text, base_version):
 @pytest.mark.django_db
 def test_two_saves_from_one_base_are_merged(owner_client, owner, teammate, incident):
     section = summary_with(incident, BASE, owner)
-    block_save(
-        block=section,
-        changes={"body": BASE.replace("one", "ONE")},
-        base_version=section.version,
-        user=teammate,
+    section_update(
+        section, body=BASE.replace("one", "ONE"), base_version=section.version, user=teammate
     )
 
     response = autosave(
@@ -65,11 +60,8 @@ def test_an_unmergeable_save_overwrites_nothing_and_keeps_a_conflict_copy(
     owner_client, owner, teammate, incident
 ):
     section = summary_with(incident, BASE, owner)
-    block_save(
-        block=section,
-        changes={"body": BASE.replace("two", "2")},
-        base_version=section.version,
-        user=teammate,
+    section_update(
+        section, body=BASE.replace("two", "2"), base_version=section.version, user=teammate
     )
 
     response = autosave(
@@ -100,9 +92,7 @@ def test_a_conflict_is_resolved_by_choice(
     owner_client, owner, teammate, incident, choice, expected
 ):
     section = summary_with(incident, "Base", owner)
-    block_save(
-        block=section, changes={"body": "Theirs"}, base_version=section.version, user=teammate
-    )
+    section_update(section, body="Theirs", base_version=section.version, user=teammate)
     conflict = autosave(owner_client, incident, section, "Mine", section.version).json()
 
     response = owner_client.post(
@@ -164,13 +154,7 @@ def test_concurrent_saves_lose_no_update(owner, incident):
         mine[n] = f"Paragraph {n} edited by editor {n}."
         barrier.wait()
         try:
-            result = block_save(
-                block=section,
-                changes={"body": "\n\n".join(mine)},
-                base_version=start,
-                user=owner,
-                merge_fields=("body",),
-            )
+            result = section_update(section, body="\n\n".join(mine), base_version=start, user=owner)
             outcomes.append(result.saved)
         finally:
             connection.close()
