@@ -166,3 +166,14 @@ def block_move(*, block: models.Model, siblings: models.QuerySet, offset: int, u
                 save_with_history(row, user)
         publish_on_commit(block, "moved", user)
     return True
+
+
+def updater(fields: tuple[str, ...]):
+    """A kind's versioned-save service for a block with nothing to it but these fields."""
+
+    def update(block: models.Model, *, base_version: int, user, **changes) -> SaveResult:
+        return block_save(
+            block=block, changes=changes, base_version=base_version, user=user, fields=fields
+        )
+
+    return update

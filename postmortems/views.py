@@ -55,7 +55,7 @@ def _render_form(request, incident, kind: BlockKind, block, form, *, status=200,
         "parent_id": kind.parent_id(block),
         **extra,
     }
-    return render(request, f"{kind.template}#block-form", context, status=status)
+    return render(request, f"{DOCUMENT}#block-form", context, status=status)
 
 
 def list_response(request, incident, kind: BlockKind, parent_id: int | None):
