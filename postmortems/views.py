@@ -218,7 +218,8 @@ def history(request, ref: str):
     context = {
         "incident": incident,
         "page": page,
-        "block": block,
+        # Not "block": inside {% block %} Django's template engine uses that name itself.
+        "only_block": block,
         "block_label": page.object_list[0].latest.label if block and page.object_list else "",
     }
     return render(request, "postmortems/history.html", context)

@@ -173,22 +173,25 @@ def test_history_shows_each_change_with_a_diff_and_reverts_a_block(browser_page,
 
     page.get_by_role("link", name="History").click()
     expect(page.get_by_role("heading", name="History")).to_be_visible()
+    # One person's saves of one block close together read as one change, each save kept inside.
     changes = page.get_by_role("listitem").filter(has_text="changed Incident summary")
-    expect(changes).to_have_count(2)
+    expect(changes).to_have_count(1)
     latest = changes.first
     expect(latest).to_contain_text("Priya Raman")
-    expect(latest).to_contain_text("version 3")
-    expect(latest.get_by_role("deletion")).to_have_text("stalled")
-    expect(latest.get_by_role("insertion")).to_have_text("lagged")
+    expect(latest).to_contain_text("2 saves, versions 2–3")
+    expect(latest.get_by_role("insertion")).to_have_text("The indexer lagged for 40 minutes.")
     shot(page, "history-laptop")
 
-    changes.last.get_by_role("button", name="Revert Incident summary to this version").click()
+    latest.get_by_text("Each of the 2 saves").click()
+    latest.get_by_role("button", name="Revert to version 2").click()
     expect(page.get_by_role("status")).to_contain_text(
         "Reverted “Incident summary” to its version 2."
     )
     reverted = page.get_by_role("listitem").filter(has_text="changed Incident summary").first
-    expect(reverted).to_contain_text("version 4")
-    expect(reverted.get_by_role("insertion")).to_have_text("stalled")
+    expect(reverted).to_contain_text("3 saves, versions 2–4")
+    expect(reverted.get_by_role("insertion")).to_have_text("The indexer stalled for 40 minutes.")
+    reverted.get_by_role("link", name="All changes to Incident summary").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("History of Incident summary")
     summary = Section.objects.get(postmortem__incident=incident, key="summary")
     assert (summary.version, summary.body) == (4, "The indexer stalled for 40 minutes.")
 
