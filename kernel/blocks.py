@@ -15,7 +15,7 @@ from typing import Any
 
 from django.db import models, transaction
 
-from kernel.kinds import kind_of
+from kernel.kinds import kind_of, kinds
 from kernel.live import publish_on_commit
 from kernel.merge import merge3
 
@@ -141,6 +141,14 @@ def block_delete(*, block: models.Model, base_version: int, user) -> SaveResult:
         if locked.version != base_version:
             return SaveResult(block=block, saved=False, current=locked)
         publish_on_commit(locked, "deleted", user)
+        # The blocks listed inside this one (whys in their cause) go with it; delete them one
+        # by one first so their history rows name the person too, not nobody.
+        for child_kind in kinds():
+            if child_kind.parent == kind_of(locked).name:
+                children = child_kind.model.objects.filter(**{child_kind.parent_field: locked.pk})
+                for child in children:
+                    child._history_user = user
+                    child.delete()
         locked._history_user = user
         locked.delete()
     return SaveResult(block=block, saved=True)

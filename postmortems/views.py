@@ -220,7 +220,7 @@ def history(request, ref: str):
         "page": page,
         # Not "block": inside {% block %} Django's template engine uses that name itself.
         "only_block": block,
-        "block_label": page.object_list[0].latest.label if block and page.object_list else "",
+        "block_label": runs[0].latest.label if block and runs else "",
     }
     return render(request, "postmortems/history.html", context)
 

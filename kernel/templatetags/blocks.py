@@ -58,3 +58,9 @@ def field_display(obj, name: str) -> str:
     if hasattr(value, "get_full_name"):
         return person(value)
     return str(value)
+
+
+@register.filter
+def max_length(form, name: str) -> int | str:
+    """The most characters a form field takes, or "" when it has no limit."""
+    return getattr(form.fields[name], "max_length", None) or ""

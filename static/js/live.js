@@ -347,6 +347,7 @@
     this.versionInput = form.querySelector("input[name=base_version]");
     this.status = form.querySelector(".autosave-status");
     this.url = form.dataset.autosave;
+    this.limit = Number(form.dataset.autosaveLimit || 0);
     this.acked = this.area.value;
     this.inflight = false;
     this.again = false;
@@ -397,10 +398,21 @@
     if (this.inflight) { this.again = true; return this.inflight; }
     var sent = this.area.value;
     if (sent === this.acked && !force) {
+      this.refused = false;
       localStorage.removeItem(DRAFT + this.key);
       return Promise.resolve();
     }
     var sentBase = Number(this.versionInput.value);
+    if (this.limit && sent.length > this.limit) {
+      // Nothing is sent, so nothing is cut: the whole text stays in the box and the draft.
+      this.refused = true;
+      if (!this.draftLost) {
+        this.say("Not saved: this holds at most " + this.limit.toLocaleString("en") +
+          " characters and the text has " + sent.length.toLocaleString("en") + ". Shorten it by " +
+          (sent.length - this.limit).toLocaleString("en") + "; your text is kept here until you do.");
+      }
+      return Promise.resolve();
+    }
     this.say("Saving…");
     var data = { base_version: sentBase };
     data[this.field] = sent;

@@ -231,3 +231,32 @@ def test_every_page_fits_a_phone(browser_page, shot):
     laptop = browser_page(reader)
     laptop.goto(page.url)
     shot(laptop, "demo-document-laptop")
+
+
+def test_a_paste_too_long_is_kept_and_named_where_it_was_typed(browser_page, shot):
+    owner = factories.user("priya", first_name="Priya", last_name="Raman")
+    incident = factories.incident(owner=owner, level=2, title="Search results stale")
+    page = without_live_updates(browser_page(owner))
+    page.goto(incident.get_absolute_url())
+    pasted = "All the logs of the night. " * 6000  # 162,000 characters
+
+    form = edit_summary(page, pasted)
+    status = form.locator(".autosave-status")
+    expect(status).to_contain_text("Not saved: this holds at most 100,000 characters")
+    expect(status).to_contain_text("Shorten it by 62,000")
+    box = form.get_by_role("textbox", name="Incident summary")
+    assert len(box.input_value()) == len(pasted)
+
+    # Done does not close an editor whose text could not be saved, and the draft keeps it all.
+    form.get_by_role("button", name="Done").click()
+    expect(form).to_be_visible()
+    draft = page.evaluate(
+        "Object.keys(localStorage).filter(k => k.startsWith('hindsight:draft:'))"
+        ".map(k => JSON.parse(localStorage.getItem(k)).text.length)"
+    )
+    assert draft == [len(pasted)]
+    assert Section.objects.get(postmortem__incident=incident, key="summary").body == ""
+    shot(page, "section-too-long")
+
+    box.fill("The indexer stalled for 40 minutes.")
+    expect(status).to_have_text("Saved")

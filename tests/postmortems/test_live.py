@@ -116,6 +116,25 @@ def test_autosave_of_unchanged_text_makes_no_new_version(owner_client, owner, in
 
 
 @pytest.mark.django_db
+def test_autosave_refuses_text_too_long_in_words_and_saves_nothing(owner_client, incident):
+    section = Section.objects.get(postmortem__incident=incident, key="summary")
+    response = autosave(owner_client, incident, section, "x" * 300_000, section.version)
+    assert response.status_code == 422
+    data = response.json()
+    assert (data["limit"], data["length"]) == (100_000, 300_000)
+    assert "Shorten it by 200,000" in data["error"]
+    section.refresh_from_db()
+    assert (section.body, section.version) == ("", 1)
+
+
+def test_the_section_box_does_not_let_the_browser_cut_a_paste(owner_client, incident):
+    section = Section.objects.get(postmortem__incident=incident, key="summary")
+    form = owner_client.get(f"/incidents/{incident.ref}/section/{section.pk}/edit/")
+    html = form.content.decode()
+    assert "maxlength" not in html
+    assert 'data-autosave-limit="100000"' in html
+
+
 def test_autosave_refuses_bad_input_in_words(owner_client, incident):
     section = Section.objects.get(postmortem__incident=incident, key="summary")
     assert autosave(owner_client, incident, section, "x", "").status_code == 400
