@@ -42,6 +42,9 @@ class BlockKind:
     tracked_fields: tuple[str, ...]
     # The words naming one block (or one of its history rows) in the history.
     describe: Callable[[Any], str] = field(default=lambda record: "")
+    # The name of one block's edit form, when it is not just the kind's label (a section's
+    # form is named by its title, so "Incident summary" finds it).
+    aria_label: Callable[[models.Model], str] | None = None
     # Editing. A kind without a form is kept for the record only (its rows appear in the
     # history and are never edited or reverted in place).
     form: type | None = None
@@ -90,7 +93,7 @@ class BlockKind:
         """The name of an edit form, read out by screen readers and used to find it."""
         if new:
             return f"New {self.label.lower()}"
-        return getattr(block, "title", None) if self.autosave_field else self.label
+        return self.aria_label(block) if self.aria_label else self.label
 
     def for_page(self) -> dict:
         """What the page script needs to know: where a changed block's list lives."""

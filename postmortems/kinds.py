@@ -83,6 +83,7 @@ SECTION = BlockKind(
     history=lambda incident: Section.history.filter(postmortem_id=incident.postmortem.pk),
     tracked_fields=("body",),
     describe=lambda record: record.title,
+    aria_label=lambda section: section.title,
     form=SectionForm,
     update=section_update,
     merge_fields=("body",),
