@@ -346,3 +346,12 @@ def test_document_page_query_count_does_not_grow(owner_client, owner, incident):
             factories.action_item(incident, owner=factories.user(), cause=more)
     assert Cause.objects.count() == 4
     assert count_queries() == small
+
+
+def test_the_why_form_says_which_box_wants_the_question_and_which_the_answer(
+    owner_client, incident
+):
+    why = factories.cause(incident, whys=1).whys.get()
+    html = owner_client.get(f"/incidents/{incident.ref}/why/{why.pk}/edit/").content.decode()
+    assert ">Question: why did it happen?</label>" in html
+    assert ">Answer: because…</label>" in html
