@@ -194,7 +194,7 @@ def test_typing_in_one_browser_shows_in_the_other_without_a_reload(people, open_
     # An added timeline entry appears in the other browser too.
     timeline = a.get_by_role("region", name="Timeline")
     timeline.get_by_role("button", name="Add timeline entry").click()
-    timeline.get_by_label("Time", exact=True).fill("2026-11-20T10:15:30")
+    timeline.get_by_label("Time", exact=True).fill("2026-11-20 10:15:30")
     timeline.get_by_label("What happened").fill("Rolled back to 4.12.0")
     timeline.get_by_role("button", name="Save").click()
     expect(b.get_by_role("region", name="Timeline")).to_contain_text("Rolled back to 4.12.0")
