@@ -52,7 +52,7 @@ ACTION = BlockKind(
     document_list="action_items",
     document_rows=lambda incident: list(incident.action_items.all()),
     prefetch=(Prefetch("action_items", ActionItem.objects.select_related("owner", "cause")),),
-    form_row_colspan=6,
+    form_row_colspan=5,
 )
 
 

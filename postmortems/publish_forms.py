@@ -7,6 +7,7 @@ from datetime import datetime, time, timedelta
 from django import forms
 from django.utils import timezone
 
+from kernel.widgets import IsoDateField
 from postmortems.models import ShareLink
 from postmortems.publishing import REASON_MAX_LENGTH
 
@@ -42,10 +43,9 @@ class PublishForm(NoColonMixin, forms.Form):
 
 
 class ShareLinkForm(NoColonMixin, forms.ModelForm):
-    expires_on = forms.DateField(
+    expires_on = IsoDateField(
         required=False,
         label="Expires after (optional)",
-        widget=forms.DateInput(attrs={"type": "date"}),
         help_text="The link stops working at the end of this day. Leave empty to keep it "
         "until it is revoked.",
     )

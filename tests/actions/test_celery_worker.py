@@ -41,7 +41,7 @@ def worker(tmp_path):
     log = tmp_path / "worker.log"
     env = {
         **os.environ,
-        "DJANGO_SETTINGS_MODULE": "hindsight.settings",
+        "DJANGO_SETTINGS_MODULE": "tests.settings",
         "DATABASE_URL": database_url(),
         "REDIS_URL": redis_url,
         "EMAIL_BACKEND": "django.core.mail.backends.console.EmailBackend",

@@ -167,7 +167,7 @@ def test_snoozing_moves_the_date_with_a_recorded_reason(owner_client, owner, ite
     [
         ({"until": "2026-11-23", "reason": "x"}, "Pick a day after today."),
         ({"until": "2026-12-01", "reason": "   "}, "Say why it can wait."),
-        ({"until": "soon", "reason": "x"}, "Enter a valid date."),
+        ({"until": "soon", "reason": "x"}, "Enter a date as YYYY-MM-DD"),
     ],
 )
 def test_a_snooze_needs_a_later_date_and_a_reason(owner_client, item, data, message):

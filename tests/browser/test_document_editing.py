@@ -16,7 +16,7 @@ from tests import factories
 from tests.browser.conftest import PHONE, VIEWER_TIMEZONE
 
 BERLIN = ZoneInfo(VIEWER_TIMEZONE)
-FIELD_TIME = "%Y-%m-%dT%H:%M:%S"
+FIELD_TIME = "%Y-%m-%d %H:%M:%S"
 SHOWN_TIME = "%Y-%m-%d %H:%M:%S"
 
 
@@ -78,7 +78,9 @@ def edit_summary(page: Page, text: str):
     return form
 
 
-def test_a_responder_opens_an_incident_and_writes_its_document_in_place(browser_page, shot):
+def test_a_responder_opens_an_incident_and_writes_its_document_in_place(
+    browser_page, shot, accessible
+):
     owner = factories.user("priya", first_name="Priya", last_name="Raman")
     page = without_live_updates(browser_page(owner))
     started = an_hour_ago_in_berlin()
@@ -135,6 +137,7 @@ def test_a_responder_opens_an_incident_and_writes_its_document_in_place(browser_
     expect(new_entry.get_by_role("alert")).to_contain_text("Please fix the fields marked below.")
     expect(new_entry).to_contain_text("This field is required.")
     expect(new_entry.get_by_label("What happened")).to_be_focused()
+    accessible(page)
     shot(page, "document-invalid-entry-laptop")
     new_entry.get_by_role("button", name="Cancel").click()
     expect(new_entry).to_have_count(0)
@@ -152,6 +155,7 @@ def test_a_responder_opens_an_incident_and_writes_its_document_in_place(browser_
     assert Incident.objects.get(title="Checkout payments failing").resolved_at is None
 
     page.evaluate("window.scrollTo(0, 0)")
+    accessible(page)
     shot(page, "document-laptop")
 
     phone = browser_page(owner, viewport=PHONE)
@@ -161,7 +165,7 @@ def test_a_responder_opens_an_incident_and_writes_its_document_in_place(browser_
     shot(phone, "document-phone")
 
 
-def test_history_shows_each_change_with_a_diff_and_reverts_a_block(browser_page, shot):
+def test_history_shows_each_change_with_a_diff_and_reverts_a_block(browser_page, shot, accessible):
     owner = factories.user("priya", first_name="Priya", last_name="Raman")
     incident = factories.incident(owner=owner, level=2, title="Search results stale")
     page = without_live_updates(browser_page(owner))
@@ -180,6 +184,7 @@ def test_history_shows_each_change_with_a_diff_and_reverts_a_block(browser_page,
     expect(latest).to_contain_text("Priya Raman")
     expect(latest).to_contain_text("2 saves, versions 2–3")
     expect(latest.get_by_role("insertion")).to_have_text("The indexer lagged for 40 minutes.")
+    accessible(page)
     shot(page, "history-laptop")
 
     latest.get_by_text("Each of the 2 saves").click()
@@ -204,7 +209,7 @@ def test_history_shows_each_change_with_a_diff_and_reverts_a_block(browser_page,
     shot(phone, "history-phone")
 
 
-def test_every_page_fits_a_phone(browser_page, shot):
+def test_every_page_fits_a_phone(browser, live_url, browser_page, shot, accessible):
     call_command("seed_demo", stdout=io.StringIO())
     reader = factories.user("reader", first_name="Rea", last_name="Der")
     page = browser_page(reader, viewport=PHONE)
@@ -216,6 +221,7 @@ def test_every_page_fits_a_phone(browser_page, shot):
     ]:
         page.goto(path)
         fits_the_screen(page)
+        accessible(page)
         shot(page, f"{name}-phone")
 
     page.goto("/incidents/")
@@ -226,11 +232,19 @@ def test_every_page_fits_a_phone(browser_page, shot):
     page.get_by_role("button", name="Edit incident details").click()
     expect(page.get_by_role("form", name="Incident details")).to_be_visible()
     fits_the_screen(page)
+    accessible(page)
     shot(page, "demo-header-form-phone")
 
     laptop = browser_page(reader)
     laptop.goto(page.url)
+    accessible(laptop)
     shot(laptop, "demo-document-laptop")
+
+    signing_in = browser.new_context(base_url=live_url).new_page()
+    signing_in.goto("/login/")
+    accessible(signing_in)
+    shot(signing_in, "login-laptop")
+    signing_in.context.close()
 
 
 def test_a_paste_too_long_is_kept_and_named_where_it_was_typed(browser_page, shot):

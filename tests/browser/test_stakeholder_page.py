@@ -32,11 +32,12 @@ def written(owner, teammate):
     return factories.publishable(incident, teammate)
 
 
-def publish_and_make_link(page: Page, incident, label: str) -> str:
+def publish_and_make_link(page: Page, incident, label: str, accessible) -> str:
     """From the document page: review, publish and make a link, in a panel under the header."""
     page.goto(incident.get_absolute_url())
     page.get_by_role("link", name="Review and publish").click()
     review = page.get_by_role("region", name="Review and publish")
+    accessible(page)
     review.get_by_role("button", name="Ask for review").click()
     expect(review.get_by_text("Sent for review.")).to_be_visible()
     review.get_by_role("button", name="Publish", exact=True).click()
@@ -51,15 +52,16 @@ def publish_and_make_link(page: Page, incident, label: str) -> str:
     links.get_by_role("button", name="Make a link").click()
     address = links.get_by_label(f"Link for {label}")
     expect(address).to_be_visible()
+    accessible(page)
     return address.input_value()
 
 
 def test_an_executive_reads_exactly_the_published_postmortem(
-    browser, browser_page, live_url, written, owner, shot, settings
+    browser, browser_page, live_url, written, owner, shot, settings, accessible
 ):
     settings.HINDSIGHT_READER_REFRESH_SECONDS = 1
     engineer = browser_page(owner)
-    url = publish_and_make_link(engineer, written, "Exec staff")
+    url = publish_and_make_link(engineer, written, "Exec staff", accessible)
     assert re.fullmatch(rf"{live_url}/s/[A-Za-z0-9_-]{{43}}/", url)
 
     executive = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
@@ -83,6 +85,7 @@ def test_an_executive_reads_exactly_the_published_postmortem(
     expect(executive.get_by_text("Marcus Webb")).to_have_count(0)
     expect(executive.get_by_text("DRAFT")).to_have_count(0)
     assert executive.context.cookies() == []
+    accessible(executive)
     shot(executive, "stakeholder-page")
 
     phone = browser.new_context(viewport={"width": PHONE[0], "height": PHONE[1]}).new_page()

@@ -149,7 +149,7 @@ def test_a_bad_timeline_entry_is_answered_in_the_form(owner_client, incident):
     )
     content = response.content.decode()
     assert response.status_code == 422
-    assert "Enter a valid date/time." in content
+    assert "Enter a date and time as YYYY-MM-DD HH:MM" in content
     assert "Select a valid choice." in content
     assert "This field is required." in content
     assert incident.timeline.count() == 1

@@ -12,8 +12,7 @@ from django.db import connection, transaction
 from django.test import AsyncClient, Client
 from django.utils import timezone
 
-from hindsight import bus as bus_module
-from hindsight.bus import InProcessBus, get_bus
+from hindsight.bus import InProcessBus
 from kernel.live import document_channel
 from postmortems.editing import section_update
 from postmortems.models import ConflictCopy, Section
@@ -191,34 +190,26 @@ def test_concurrent_saves_lose_no_update(owner, incident):
     assert section.version == start + 8
 
 
-@pytest.fixture
-def in_process_bus(settings):
-    settings.REDIS_URL = ""
-    yield get_bus()
-    bus_module._bus = None
-
-
 @pytest.mark.django_db(transaction=True)
-def test_events_go_out_after_commit_and_never_for_a_rollback(in_process_bus, owner, incident):
+def test_events_go_out_after_commit_and_never_for_a_rollback(bus, owner, incident):
     channel = document_channel(incident.pk)
-    before = in_process_bus.last_id(channel)
+    before = bus.last_id(channel)
 
     with pytest.raises(RuntimeError), transaction.atomic():
         summary_with(incident, "Never happened", owner)
         raise RuntimeError("roll it back")
-    assert in_process_bus.last_id(channel) == before
+    assert bus.last_id(channel) == before
 
     summary_with(incident, "Happened", owner)
-    events = async_to_sync(in_process_bus.replay)(channel, before)
+    events = async_to_sync(bus.replay)(channel, before)
     assert [(e["kind"], e["action"], e["by"]) for _, e in events] == [
         ("section", "saved", "Priya Raman")
     ]
 
 
 @pytest.mark.django_db(transaction=True)
-def test_redis_bus_records_and_replays_events(settings, owner, incident):
-    assert settings.REDIS_URL, "this test needs Redis"
-    bus = get_bus()
+@pytest.mark.parametrize("bus", ["redis"], indirect=True)
+def test_redis_bus_records_and_replays_events(bus, owner, incident):
     channel = document_channel(incident.pk)
     first = bus.last_id(channel)
     summary_with(incident, "One", owner)
@@ -246,12 +237,9 @@ def read_events(response, count: int) -> list[str]:
 
 
 @pytest.mark.django_db(transaction=True)
-@pytest.mark.parametrize("which", ["in-process", "redis"])
-def test_event_stream_catches_up_from_last_event_id(settings, owner, incident, which):
-    if which == "in-process":
-        settings.REDIS_URL = ""
+@pytest.mark.parametrize("bus", ["in-process", "redis"], indirect=True)
+def test_event_stream_catches_up_from_last_event_id(bus, owner, incident):
     channel = document_channel(incident.pk)
-    bus = get_bus()
     seen = bus.last_id(channel)
     summary_with(incident, "Missed while away", owner)
     factories.timeline_entry(incident)  # not via block_create: no event
@@ -269,7 +257,6 @@ def test_event_stream_catches_up_from_last_event_id(settings, owner, incident, w
     assert retry.startswith("retry:")
     assert "event: change" in missed and '"kind": "section"' in missed
     assert 'event: ready\ndata: {"caught_up": 1}' in ready
-    bus_module._bus = None
 
 
 @pytest.mark.django_db(transaction=True)
@@ -281,25 +268,21 @@ def test_event_stream_for_an_unknown_incident_is_404(owner):
 
 
 @pytest.mark.django_db
-def test_with_redis_down_saves_succeed_and_pages_poll(settings, owner_client, owner, incident):
-    settings.REDIS_URL = "redis://127.0.0.1:1/0"
-    try:
-        section = Section.objects.get(postmortem__incident=incident, key="summary")
-        response = autosave(owner_client, incident, section, "Saved without Redis", 1)
-        assert response.status_code == 200
-        since = (timezone.now() - timedelta(minutes=1)).isoformat()
-        changes = owner_client.get(f"/incidents/{incident.ref}/changes/", {"since": since})
-        assert ("section", section.pk, 2) in [
-            (c["kind"], c["id"], c["version"]) for c in changes.json()["changes"]
-        ]
-        assert owner_client.get(incident.get_absolute_url()).status_code == 200
-        assert owner_client.get("/healthz").json()["redis"] == "down"
-        assert (
-            owner_client.post(f"/incidents/{incident.ref}/presence/", {"tab": "t"}).status_code
-            == 200
-        )
-    finally:
-        bus_module._bus = None
+@pytest.mark.parametrize("bus", ["redis-down"], indirect=True)
+def test_with_redis_down_saves_succeed_and_pages_poll(bus, owner_client, owner, incident):
+    section = Section.objects.get(postmortem__incident=incident, key="summary")
+    response = autosave(owner_client, incident, section, "Saved without Redis", 1)
+    assert response.status_code == 200
+    since = (timezone.now() - timedelta(minutes=1)).isoformat()
+    changes = owner_client.get(f"/incidents/{incident.ref}/changes/", {"since": since})
+    assert ("section", section.pk, 2) in [
+        (c["kind"], c["id"], c["version"]) for c in changes.json()["changes"]
+    ]
+    assert owner_client.get(incident.get_absolute_url()).status_code == 200
+    assert owner_client.get("/healthz").json()["redis"] == "down"
+    assert (
+        owner_client.post(f"/incidents/{incident.ref}/presence/", {"tab": "t"}).status_code == 200
+    )
 
 
 @pytest.mark.django_db
@@ -350,16 +333,13 @@ def test_presence_endpoint_lists_people(owner_client, teammate, incident, settin
 
 
 @pytest.mark.django_db(transaction=True)
-def test_with_redis_down_the_event_stream_says_poll_instead(settings, owner, incident):
-    settings.REDIS_URL = "redis://127.0.0.1:1/0"
-    try:
-        client = AsyncClient()
-        async_to_sync(client.aforce_login)(owner)
-        response = async_to_sync(client.get)(f"/incidents/{incident.ref}/events/")
-        assert response.status_code == 503
-        assert b"polls instead" in response.content
-    finally:
-        bus_module._bus = None
+@pytest.mark.parametrize("bus", ["redis-down"], indirect=True)
+def test_with_redis_down_the_event_stream_says_poll_instead(bus, owner, incident):
+    client = AsyncClient()
+    async_to_sync(client.aforce_login)(owner)
+    response = async_to_sync(client.get)(f"/incidents/{incident.ref}/events/")
+    assert response.status_code == 503
+    assert b"polls instead" in response.content
 
 
 def open_reader_stream(token: str):
@@ -367,7 +347,7 @@ def open_reader_stream(token: str):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_stakeholder_stream_says_only_that_something_changed(in_process_bus, owner, incident):
+def test_a_stakeholder_stream_says_only_that_something_changed(bus, owner, incident):
     from postmortems.share_links import share_link_create
 
     _, token = share_link_create(
@@ -392,9 +372,7 @@ def test_a_stakeholder_stream_says_only_that_something_changed(in_process_bus, o
 
 
 @pytest.mark.django_db(transaction=True)
-def test_revoking_a_link_closes_its_open_stream_and_refuses_new_ones(
-    in_process_bus, owner, incident
-):
+def test_revoking_a_link_closes_its_open_stream_and_refuses_new_ones(bus, owner, incident):
     from postmortems.share_links import share_link_create, share_link_revoke
 
     link, token = share_link_create(postmortem=incident.postmortem, label="Acme", user=owner)
