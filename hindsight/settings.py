@@ -141,6 +141,8 @@ AXES_FAILURE_LIMIT = envint("HINDSIGHT_LOGIN_FAILURE_LIMIT", 5)
 AXES_COOLOFF_TIME = timedelta(minutes=envint("HINDSIGHT_LOGIN_COOLOFF_MINUTES", 15))
 AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
 AXES_RESET_ON_SUCCESS = True
+# Tries while locked out do not restart the cool-off, so "try again in N minutes" holds.
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
 AXES_LOCKOUT_CALLABLE = "incidents.sign_in.locked_out"
 # The address is REMOTE_ADDR, which uvicorn --proxy-headers takes from the trusted proxy.
 
