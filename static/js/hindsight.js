@@ -33,6 +33,10 @@
   document.addEventListener("click", function (event) {
     var dismiss = event.target.closest("[data-dismiss]");
     if (dismiss) dismiss.closest("form").remove();
+    // A Close button that empties a panel (in place of an inline handler the policy forbids).
+    var empties = event.target.closest("[data-empties]");
+    var panel = empties && document.getElementById(empties.getAttribute("data-empties"));
+    if (panel) panel.replaceChildren();
   });
 
   document.addEventListener("htmx:afterSwap", function (event) {

@@ -94,6 +94,12 @@ def test_every_main_page_works_under_the_enforced_policy(browser, live_url, shot
     expect(page.get_by_role("form", name="Incident summary")).to_be_visible()
     page.get_by_role("form", name="Incident summary").get_by_role("textbox").press("Escape")
     expect(page.get_by_role("form", name="Incident summary")).to_have_count(0)
+    # The publishing panel opens under the header and its Close button empties it.
+    page.get_by_role("link", name="Review and publish").click()
+    panel = page.get_by_role("region", name="Review and publish")
+    expect(panel).to_be_visible()
+    page.locator("#publish-panel").get_by_role("button", name="Close").click()
+    expect(panel).to_have_count(0)
     watch.check()
 
     watch.visit(f"/incidents/{incident.ref}/history/")
