@@ -40,6 +40,12 @@ class IdleSessionMiddleware:
     def __init__(self, get_response):
         self.get_response = get_response
 
+    @classmethod
+    def start_clock(cls, sender, request, user, **kwargs) -> None:
+        """On signing in, so the first page after it does not write the session again."""
+        if hasattr(request, "session"):
+            request.session[cls.TOUCH_KEY] = int(timezone.now().timestamp())
+
     def __call__(self, request):
         response = self.get_response(request)
         if self._counts_as_activity(request):
