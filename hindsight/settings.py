@@ -144,6 +144,8 @@ AXES_RESET_ON_SUCCESS = True
 # Tries while locked out do not restart the cool-off, so "try again in N minutes" holds.
 AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
 AXES_LOCKOUT_CALLABLE = "incidents.sign_in.locked_out"
+# Masked in what axes logs and stores of a failed request (passwords always are).
+AXES_SENSITIVE_PARAMETERS = ["username", "ip_address", "csrfmiddlewaretoken", "code", "state"]
 # The address is REMOTE_ADDR, which uvicorn --proxy-headers takes from the trusted proxy.
 
 # OpenID Connect single sign-on (mozilla-django-oidc), on when OIDC_RP_CLIENT_ID is set.
