@@ -7,8 +7,10 @@ whether trying again later can help. Callers decide about retries; nothing here 
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import logging
+import socket
 import urllib.error
 import urllib.request
 from urllib.parse import urlsplit
@@ -48,9 +50,45 @@ def slack_escape(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
+def slack_webhook_refusal(url: str) -> str | None:
+    """Why `url` may not be used as a Slack webhook, in words; None when it may.
+
+    It must be https to one of HINDSIGHT_SLACK_HOSTS, and the host must not resolve to a
+    private, loopback, link-local or otherwise internal address, so that a team setting can
+    never make Hindsight post to something inside the network.
+    """
+    try:
+        parts = urlsplit(url)
+        host = (parts.hostname or "").lower()
+        parts.port  # noqa: B018 - raises ValueError on a port that is not a number
+    except ValueError:
+        return "This is not a valid URL."
+    if settings.HINDSIGHT_SLACK_ALLOW_LOCAL_TEST_SERVER and host == "127.0.0.1":
+        return None
+    if parts.scheme != "https":
+        return "A Slack webhook URL must start with https://."
+    if parts.username or parts.password:
+        return "A Slack webhook URL carries no user name or password."
+    allowed = [name.lower() for name in settings.HINDSIGHT_SLACK_HOSTS]
+    if host not in allowed:
+        return f"Slack webhooks must be at {' or '.join(allowed)}, not {host or 'no host'}."
+    try:
+        addresses = {info[4][0] for info in socket.getaddrinfo(host, parts.port or 443)}
+    except (OSError, UnicodeError):
+        return f"{host} cannot be found."
+    for address in addresses:
+        ip = ipaddress.ip_address(address.split("%")[0])
+        if not ip.is_global or ip.is_multicast:
+            return f"{host} points to an internal address ({ip}); Hindsight will not post there."
+    return None
+
+
 def post_slack(*, webhook_url: str, payload: dict) -> None:
-    """POST a message to a Slack incoming webhook."""
+    """POST a message to a Slack incoming webhook, after checking the URL is still safe."""
     host = urlsplit(webhook_url).hostname or "?"
+    refusal = slack_webhook_refusal(webhook_url)
+    if refusal:
+        raise ChannelError(f"Slack webhook at {host} refused: {refusal}", retryable=False)
     request = urllib.request.Request(
         webhook_url,
         data=json.dumps(payload).encode(),

@@ -21,9 +21,22 @@
     }
   });
 
+  document.addEventListener("htmx:confirm", function (event) {
+    // Clicking a section's text opens its editor, except when the click follows a link in it.
+    var trigger = event.detail.triggeringEvent;
+    if (event.detail.elt.hasAttribute("data-edit-unless-link") && trigger &&
+        trigger.target.closest && trigger.target.closest("a")) {
+      event.preventDefault();
+    }
+  });
+
   document.addEventListener("click", function (event) {
     var dismiss = event.target.closest("[data-dismiss]");
     if (dismiss) dismiss.closest("form").remove();
+    // A Close button that empties a panel (in place of an inline handler the policy forbids).
+    var empties = event.target.closest("[data-empties]");
+    var panel = empties && document.getElementById(empties.getAttribute("data-empties"));
+    if (panel) panel.replaceChildren();
   });
 
   document.addEventListener("htmx:afterSwap", function (event) {

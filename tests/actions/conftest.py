@@ -47,11 +47,13 @@ def team(owner, teammate, lead):
 
 
 @pytest.fixture
-def slack_server():
+def slack_server(settings):
     """A Slack incoming webhook on 127.0.0.1 that records what it is sent.
 
-    Append HTTP status codes to `statuses` to make the next requests fail.
+    Append HTTP status codes to `statuses` to make the next requests fail. Real webhooks
+    must be https to hooks.slack.com; this stand-in is let through by a test-only setting.
     """
+    settings.HINDSIGHT_SLACK_ALLOW_LOCAL_TEST_SERVER = True
     received: list[dict] = []
     statuses: list[int] = []
 

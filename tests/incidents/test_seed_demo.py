@@ -3,6 +3,7 @@ from __future__ import annotations
 import pytest
 from django.contrib.auth import authenticate
 from django.core.management import call_command
+from django.test import RequestFactory
 from django.utils import timezone
 
 from actions.models import ActionItem
@@ -16,7 +17,9 @@ def test_seed_demo_is_idempotent_and_realistic(capsys):
     call_command("seed_demo")
     assert "demo / demo" in capsys.readouterr().out
     assert Incident.objects.count() == 3
-    assert authenticate(username="demo", password="demo") is not None
+    # django-axes needs the request a sign-in comes with.
+    request = RequestFactory().post("/login/")
+    assert authenticate(request, username="demo", password="demo") is not None
 
     outage = Incident.objects.get(title__contains="database connections exhausted")
     assert outage.postmortem.causes.get().whys.count() == 5
