@@ -4,7 +4,6 @@ from simple_history.admin import SimpleHistoryAdmin
 from actions.models import (
     ActionItem,
     Nag,
-    NagDelivery,
     NagLine,
     NagPreference,
     ReviewMeeting,
@@ -26,27 +25,14 @@ class NagLineInline(admin.TabularInline):
     raw_id_fields = ["action_item", "postmortem"]
 
 
-class NagDeliveryInline(admin.TabularInline):
-    model = NagDelivery
-    extra = 0
-    readonly_fields = ["claimed_at", "sent_at"]
-
-
 @admin.register(Nag)
 class NagAdmin(admin.ModelAdmin):
-    """Every reminder sent, with what it listed and how each channel went."""
+    """Every reminder sent, with what it listed; how each channel went is in the delivery log."""
 
     list_display = ["recipient", "period", "created_at"]
     list_filter = ["period"]
     raw_id_fields = ["recipient"]
-    inlines = [NagLineInline, NagDeliveryInline]
-
-
-@admin.register(NagDelivery)
-class NagDeliveryAdmin(admin.ModelAdmin):
-    list_display = ["nag", "channel", "status", "attempts", "sent_at"]
-    list_filter = ["status", "channel"]
-    raw_id_fields = ["nag"]
+    inlines = [NagLineInline]
 
 
 @admin.register(NagPreference)

@@ -4,3 +4,9 @@ from django.apps import AppConfig
 class ActionsConfig(AppConfig):
     name = "actions"
     verbose_name = "Action items"
+
+    def ready(self) -> None:
+        from actions.nags import REMINDER_TOPIC
+        from kernel.delivery import register_topic
+
+        register_topic(REMINDER_TOPIC)

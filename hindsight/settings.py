@@ -30,6 +30,7 @@ INSTALLED_APPS = [
     "django.contrib.humanize",
     "django_htmx",
     "simple_history",
+    "kernel",
     "incidents",
     "postmortems",
     "actions",
@@ -167,14 +168,16 @@ HINDSIGHT_READER_REFRESH_SECONDS = envint("HINDSIGHT_READER_REFRESH_SECONDS", 20
 
 # Reminders about overdue action items ("nags"): the daily run's hour, and the time zone that
 # hour and "overdue" are read in; how often an item reminds (a team can choose its own) and
-# after how many reminders the lead is copied; how often a failing channel is tried, waiting
-# HINDSIGHT_NAG_RETRY_SECONDS and doubling each time.
+# after how many reminders the lead is copied.
 HINDSIGHT_NAG_HOUR = envint("HINDSIGHT_NAG_HOUR", 9)
 HINDSIGHT_NAG_TIME_ZONE = envstr("HINDSIGHT_NAG_TIME_ZONE", TIME_ZONE)
 HINDSIGHT_NAG_EVERY_DAYS = envint("HINDSIGHT_NAG_EVERY_DAYS", 7)
 HINDSIGHT_NAG_ESCALATE_AFTER = envint("HINDSIGHT_NAG_ESCALATE_AFTER", 3)
-HINDSIGHT_NAG_ATTEMPTS = envint("HINDSIGHT_NAG_ATTEMPTS", 4)
-HINDSIGHT_NAG_RETRY_SECONDS = envint("HINDSIGHT_NAG_RETRY_SECONDS", 30)
+
+# Every message going out (reminders, summaries): how often a failing channel is tried, waiting
+# HINDSIGHT_DELIVERY_RETRY_SECONDS after the first failure and doubling each time.
+HINDSIGHT_DELIVERY_ATTEMPTS = envint("HINDSIGHT_DELIVERY_ATTEMPTS", 4)
+HINDSIGHT_DELIVERY_RETRY_SECONDS = envint("HINDSIGHT_DELIVERY_RETRY_SECONDS", 30)
 
 LOGGING = {
     "version": 1,

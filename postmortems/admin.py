@@ -8,7 +8,6 @@ from postmortems.models import (
     Publication,
     Section,
     ShareLink,
-    SummaryDelivery,
     Why,
 )
 
@@ -58,14 +57,6 @@ class ConflictCopyAdmin(SimpleHistoryAdmin):
     raw_id_fields = ["section", "author", "resolved_by"]
 
 
-class SummaryDeliveryInline(admin.TabularInline):
-    model = SummaryDelivery
-    extra = 0
-    can_delete = False
-    fields = ["channel", "recipients", "team", "status", "attempts", "error", "sent_at"]
-    readonly_fields = fields
-
-
 @admin.register(Publication)
 class PublicationAdmin(admin.ModelAdmin):
     """Publications are what stakeholders were shown: kept as they were, never edited."""
@@ -80,7 +71,7 @@ class PublicationAdmin(admin.ModelAdmin):
         "missing",
         "override_reason",
     ]
-    inlines = [SummaryDeliveryInline]
+    # How its summary went is in the delivery log (topic "summary", this publication's id).
 
     def has_add_permission(self, request) -> bool:
         return False

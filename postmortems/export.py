@@ -19,7 +19,7 @@ from django.contrib.staticfiles import finders
 from django.template.loader import render_to_string
 
 from incidents.models import Incident
-from postmortems.publishing import reader_document, reader_document_for_display
+from postmortems.publishing.reader import reader_document, reader_document_for_display
 from postmortems.templatetags.document import duration
 
 logger = logging.getLogger(__name__)

@@ -8,7 +8,7 @@ from django import forms
 from django.utils import timezone
 
 from postmortems.models import ShareLink
-from postmortems.publishing import REASON_MAX_LENGTH
+from postmortems.publishing.workflow import REASON_MAX_LENGTH
 
 
 class NoColonMixin:

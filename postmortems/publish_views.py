@@ -27,18 +27,16 @@ from postmortems.export import (
 )
 from postmortems.models import Postmortem, ShareLink
 from postmortems.publish_forms import PublishForm, ReturnToDraftForm, ShareLinkForm
-from postmortems.publishing import (
+from postmortems.publishing.checklist import missing, publish_checklist
+from postmortems.publishing.summary import summary_deliveries, summary_queue, summary_targets
+from postmortems.publishing.workflow import (
     PublishingRefused,
     can_manage,
     latest_publication,
-    missing,
     postmortem_publish,
     postmortem_return_to_draft,
     postmortem_submit_for_review,
-    publish_checklist,
     status_changes,
-    summary_queue,
-    summary_targets,
 )
 from postmortems.share_links import share_link_create, share_link_revoke, share_links_for
 
@@ -57,11 +55,10 @@ def _context(request, incident: Incident, **extra) -> dict:
     postmortem = incident.postmortem
     checks = publish_checklist(incident)
     emails, teams = summary_targets(incident)
-    publications = list(
-        postmortem.publications.select_related("published_by").prefetch_related("deliveries__team")[
-            :10
-        ]
-    )
+    publications = list(postmortem.publications.select_related("published_by")[:10])
+    deliveries = summary_deliveries(publications)
+    for publication in publications:
+        publication.summary_deliveries = deliveries[publication.pk]
     context = {
         "incident": incident,
         "postmortem": postmortem,
@@ -157,7 +154,9 @@ def publish(request, ref: str):
             refused_missing=refused.missing,
             publish_form=form,
         )
-    sent = " The summary is on its way." if publication.deliveries.exists() else ""
+    sent = (
+        " The summary is on its way." if summary_deliveries([publication])[publication.pk] else ""
+    )
     return _done(request, document_for_ref(ref), "review", f"Published.{sent}")
 
 
