@@ -9,6 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
 
 from hindsight.env import envbool, envint, envlist, envstr
 
@@ -163,6 +164,13 @@ HINDSIGHT_SUMMARY_EMAILS = envlist("HINDSIGHT_SUMMARY_EMAILS")
 HINDSIGHT_BASE_URL = envstr("HINDSIGHT_BASE_URL")
 # Debian's Chromium prints the PDF export; without it the PDF download says so instead.
 HINDSIGHT_CHROMIUM = envstr("HINDSIGHT_CHROMIUM", "/usr/bin/chromium")
+# The PDF's paper: "A4", "Letter", or empty to follow the reader's browser language (Letter for
+# the Americas that use it, A4 everywhere else).
+HINDSIGHT_PDF_PAPER = envstr("HINDSIGHT_PDF_PAPER", "")
+if HINDSIGHT_PDF_PAPER not in ("", "A4", "Letter"):
+    raise ImproperlyConfigured(
+        f"HINDSIGHT_PDF_PAPER must be A4, Letter or empty, not {HINDSIGHT_PDF_PAPER!r}"
+    )
 # How often a stakeholder page left open looks for changes, in seconds.
 HINDSIGHT_READER_REFRESH_SECONDS = envint("HINDSIGHT_READER_REFRESH_SECONDS", 20)
 

@@ -39,6 +39,8 @@ class PublishForm(NoColonMixin, forms.Form):
         widget=forms.Textarea(attrs={"rows": 2}),
         help_text="Staff only. Recorded with the publication, together with what was missing.",
     )
+    # Set by the second step: publishing is asked once more, saying what it will do.
+    confirmed = forms.BooleanField(required=False, widget=forms.HiddenInput)
 
 
 class ShareLinkForm(NoColonMixin, forms.ModelForm):

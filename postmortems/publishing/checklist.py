@@ -48,6 +48,17 @@ def _resolved(incident: Incident) -> Check:
     )
 
 
+def resolution_offer(incident: Incident) -> TimelineEntry | None:
+    """The Resolution entry whose time could mark the incident resolved, while it is not.
+
+    `incident` should come from document_for_ref; the latest Resolution entry counts.
+    """
+    if not incident.is_active and incident.resolved_at is not None:
+        return None
+    entries = [e for e in incident.timeline.all() if e.kind == TimelineEntry.Kind.RESOLUTION]
+    return max(entries, key=lambda entry: entry.occurred_at) if entries else None
+
+
 def publish_checklist(incident: Incident) -> list[Check]:
     """What the postmortem must have before it goes out, per its outline.
 

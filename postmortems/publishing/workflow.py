@@ -12,7 +12,8 @@ from typing import Any
 from django.db import transaction
 from django.db.models import Max
 
-from incidents.models import Incident
+from incidents.models import Incident, TimelineEntry
+from postmortems.blocks import block_save
 from postmortems.document import document_for_ref
 from postmortems.models import Postmortem, Publication
 from postmortems.publishing.checklist import missing, publish_checklist
@@ -92,6 +93,33 @@ def postmortem_return_to_draft(*, postmortem: Postmortem, user, reason: str) -> 
     return locked
 
 
+def _publishable_gaps(postmortem: Postmortem, document: Incident, user, override_reason: str):
+    """What is missing, if publishing may go ahead anyway; PublishingRefused if it may not."""
+    if postmortem.status != Postmortem.Status.IN_REVIEW:
+        raise PublishingRefused(
+            "Only a postmortem in review can be published. Ask for a review first."
+            if postmortem.status == Postmortem.Status.DRAFT
+            else "It is published already. Send it back to draft to change it."
+        )
+    gaps = missing(publish_checklist(document))
+    if gaps and not user.is_staff:
+        raise PublishingRefused("It cannot be published yet. Still missing:", missing=gaps)
+    if gaps and not override_reason:
+        raise PublishingRefused(
+            "Still missing the items below. To publish anyway, say why.", missing=gaps
+        )
+    return gaps
+
+
+def postmortem_publish_check(*, incident: Incident, user, override_reason: str = "") -> list[str]:
+    """Whether publishing would go ahead now, before asking the person to confirm it.
+
+    Raises PublishingRefused as publishing itself would; returns what would be missing.
+    """
+    override_reason = _clean_reason(override_reason)
+    return _publishable_gaps(incident.postmortem, incident, user, override_reason)
+
+
 def postmortem_publish(
     *, incident: Incident, user, override_reason: str = "", send_summary: bool = False
 ) -> Publication:
@@ -108,20 +136,8 @@ def postmortem_publish(
     override_reason = _clean_reason(override_reason)
     with transaction.atomic():
         postmortem = _lock(incident.postmortem)
-        if postmortem.status != Postmortem.Status.IN_REVIEW:
-            raise PublishingRefused(
-                "Only a postmortem in review can be published. Ask for a review first."
-                if postmortem.status == Postmortem.Status.DRAFT
-                else "It is published already. Send it back to draft to change it."
-            )
         document = document_for_ref(incident.ref)
-        gaps = missing(publish_checklist(document))
-        if gaps and not user.is_staff:
-            raise PublishingRefused("It cannot be published yet. Still missing:", missing=gaps)
-        if gaps and not override_reason:
-            raise PublishingRefused(
-                "Still missing the items below. To publish anyway, say why.", missing=gaps
-            )
+        gaps = _publishable_gaps(postmortem, document, user, override_reason)
         number = (postmortem.publications.aggregate(top=Max("number"))["top"] or 0) + 1
         publication = Publication(
             postmortem=postmortem,
@@ -138,6 +154,28 @@ def postmortem_publish(
         if send_summary:
             summary_queue(publication=publication)
     return publication
+
+
+def incident_resolve_at_entry(*, incident: Incident, entry_id: int, base_version: int, user):
+    """Mark the incident resolved at the time of one of its Resolution entries.
+
+    Saved like any edit of the incident's header: refused, with nothing changed, when someone
+    changed the incident since the page was shown (`base_version`).
+    """
+    entry = incident.timeline.filter(pk=entry_id, kind=TimelineEntry.Kind.RESOLUTION).first()
+    if entry is None:
+        raise PublishingRefused("That Resolution entry is gone; add one with the time it ended.")
+    if entry.occurred_at < incident.started_at:
+        raise PublishingRefused("That entry is before the incident started; correct its time.")
+    result = block_save(
+        block=incident,
+        changes={"status": Incident.Status.RESOLVED, "resolved_at": entry.occurred_at},
+        base_version=base_version,
+        user=user,
+    )
+    if not result.saved:
+        raise PublishingRefused("Someone changed the incident meanwhile; look again and retry.")
+    return result.block
 
 
 def latest_publication(postmortem: Postmortem) -> Publication | None:

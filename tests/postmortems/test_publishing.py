@@ -105,6 +105,29 @@ def test_an_action_item_needs_both_an_owner_and_a_due_date(incident, owner):
     ]
 
 
+def test_the_resolution_entry_offers_to_mark_the_incident_resolved(owner_client, incident, owner):
+    factories.publishable(incident, owner)
+    type(incident).objects.filter(pk=incident.pk).update(status="investigating", resolved_at=None)
+    incident.refresh_from_db()
+    entry = incident.timeline.get(kind="resolution")
+    url = reverse("publishing", args=[incident.ref])
+    html = owner_client.get(url).content.decode()
+    assert "but the incident is still “Investigating”" in html
+    assert "Mark the incident resolved at" in html
+
+    resolve = reverse("publish-resolve", args=[incident.ref])
+    stale = owner_client.post(resolve, {"entry": entry.pk, "version": incident.version - 1})
+    assert stale.status_code == 409
+    assert owner_client.post(resolve, {"entry": "x", "version": "1"}).status_code == 400
+    response = owner_client.post(resolve, {"entry": entry.pk, "version": incident.version})
+    assert response.status_code == 302
+    incident.refresh_from_db()
+    assert (incident.status, incident.resolved_at) == ("resolved", entry.occurred_at)
+    assert incident.history.first().history_user == owner
+    assert missing(publish_checklist(document_for_ref(incident.ref))) == []
+    assert "Mark the incident resolved at" not in owner_client.get(url).content.decode()
+
+
 def test_a_quick_postmortem_needs_less(owner):
     minor = factories.incident(owner=owner, level=3)
     assert minor.postmortem.template == Postmortem.Template.QUICK
@@ -132,7 +155,17 @@ def test_it_goes_from_draft_to_review_to_published(owner_client, incident, owner
     incident.postmortem.refresh_from_db()
     assert incident.postmortem.status == Postmortem.Status.IN_REVIEW
 
-    response = owner_client.post(reverse("publish", args=[incident.ref]))
+    # Publishing asks once more, saying what it will do, and does nothing yet.
+    response = owner_client.post(reverse("publish", args=[incident.ref]), {"send_summary": "on"})
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "Publish version 1 now?" in html
+    assert "Stakeholder links show this version from now on" in html
+    assert "No summary is sent." in html  # no mailing list and no Slack are set up
+    assert '<input type="hidden" name="confirmed" value="True">' in html
+    assert not Publication.objects.exists()
+
+    response = owner_client.post(reverse("publish", args=[incident.ref]), {"confirmed": "True"})
     assert response.status_code == 302
     incident.postmortem.refresh_from_db()
     assert incident.postmortem.status == Postmortem.Status.PUBLISHED
@@ -182,6 +215,10 @@ def test_staff_may_publish_anyway_with_a_recorded_reason(client, incident, staff
     assert "To publish anyway, say why." in response.content.decode()
 
     response = client.post(url, {"override_reason": "Customers need it before the call"})
+    assert "It goes out with 6 checklist items missing" in response.content.decode()
+    response = client.post(
+        url, {"override_reason": "Customers need it before the call", "confirmed": "True"}
+    )
     assert response.status_code == 302
     publication = Publication.objects.get()
     assert publication.override_reason == "Customers need it before the call"
@@ -195,7 +232,7 @@ def test_the_page_offers_staff_publish_anyway_with_a_labelled_reason(client, inc
     in_review(incident)
     client.force_login(staff)
     html = client.get(reverse("publishing", args=[incident.ref])).content.decode()
-    assert "Publish anyway</button>" in html
+    assert "Publish anyway…</button>" in html
     assert '<label for="id_override_reason">' in html
 
 
