@@ -1,5 +1,6 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
+from django.contrib.auth.decorators import login_not_required
 from django.contrib.staticfiles import finders
 from django.http import FileResponse, Http404
 from django.urls import include, path
@@ -10,6 +11,7 @@ from hindsight.health import healthz
 from postmortems import stakeholder_views
 
 
+@login_not_required  # asked for by the sign-in page and stakeholder pages too
 @require_GET
 @cache_control(public=True, max_age=7 * 24 * 3600)
 def favicon(request):
