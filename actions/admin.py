@@ -9,6 +9,8 @@ from actions.models import (
     ReviewMeeting,
     WeeklyReview,
 )
+from actions.nags import REMINDER_TOPIC
+from kernel.admin import delivery_log
 
 
 @admin.register(ActionItem)
@@ -33,6 +35,11 @@ class NagAdmin(admin.ModelAdmin):
     list_filter = ["period"]
     raw_id_fields = ["recipient"]
     inlines = [NagLineInline]
+    readonly_fields = ["deliveries"]
+
+    @admin.display(description="how it went out")
+    def deliveries(self, nag: Nag) -> str:
+        return delivery_log(REMINDER_TOPIC.name, nag.pk)
 
 
 @admin.register(NagPreference)

@@ -4,6 +4,18 @@ from kernel.delivery import send_again
 from kernel.models import Delivery
 
 
+def delivery_log(topic: str, subject_id: int) -> str:
+    """How the deliveries of one topic row went, in a line, for the admin of its owner."""
+    rows = Delivery.objects.filter(topic=topic, subject_id=subject_id).order_by("pk")
+    return (
+        "; ".join(
+            f"{row.where}: {row.get_status_display()}" + (f" ({row.error})" if row.error else "")
+            for row in rows
+        )
+        or "Nothing sent."
+    )
+
+
 @admin.register(Delivery)
 class DeliveryAdmin(admin.ModelAdmin):
     """The delivery log: every message that went out or tried to, read-only."""
@@ -25,7 +37,7 @@ class DeliveryAdmin(admin.ModelAdmin):
         # The log is read as it is; the one change allowed is the "send again" action.
         return obj is None and super().has_change_permission(request)
 
-    @admin.action(description="Send the selected failed deliveries again")
+    @admin.action(description="Send the selected failed deliveries again", permissions=["change"])
     def send_selected_again(self, request, queryset) -> None:
         count = send_again(queryset)
         self.message_user(

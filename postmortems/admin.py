@@ -1,6 +1,7 @@
 from django.contrib import admin
 from simple_history.admin import SimpleHistoryAdmin
 
+from kernel.admin import delivery_log
 from postmortems.models import (
     Cause,
     ConflictCopy,
@@ -10,6 +11,7 @@ from postmortems.models import (
     ShareLink,
     Why,
 )
+from postmortems.publishing.summary import SUMMARY_TOPIC
 
 
 class SectionInline(admin.StackedInline):
@@ -70,8 +72,12 @@ class PublicationAdmin(admin.ModelAdmin):
         "content",
         "missing",
         "override_reason",
+        "summary_deliveries",
     ]
-    # How its summary went is in the delivery log (topic "summary", this publication's id).
+
+    @admin.display(description="how its summary went out")
+    def summary_deliveries(self, publication: Publication) -> str:
+        return delivery_log(SUMMARY_TOPIC.name, publication.pk)
 
     def has_add_permission(self, request) -> bool:
         return False

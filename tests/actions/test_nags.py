@@ -10,6 +10,7 @@ import time_machine
 from django.core import mail
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
 from django.utils import timezone
 
 from actions import nags
@@ -522,6 +523,15 @@ def test_after_a_crash_before_sending_the_next_run_sends_what_was_decided(owner,
         run()
     assert len(mail.outbox) == 1
     assert (report.reminded, report.sent) == (0, 1)
+
+
+def test_the_admin_shows_how_a_reminder_went_out(admin_client, owner, incident):
+    factories.action_item(incident, owner=owner, due_date=TODAY - days(3))
+    with time_machine.travel(MONDAY, tick=False):
+        run()
+    nag = Nag.objects.get()
+    page = admin_client.get(reverse("admin:actions_nag_change", args=[nag.pk]))
+    assert "priya@example.com by e-mail: Sent" in page.content.decode()
 
 
 def test_a_delivery_cut_off_mid_send_is_never_sent_again(owner, incident):

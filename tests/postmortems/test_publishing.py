@@ -574,3 +574,15 @@ def test_the_summary_gives_the_root_cause_in_a_sentence_or_two(published_with_te
     root_cause = summary.text.split("ROOT CAUSE\n")[1].split("\n")[0]
     assert root_cause.startswith("The pool ran dry.")
     assert len(root_cause) <= 320
+
+
+def test_the_admin_shows_how_a_publications_summary_went_out(
+    admin_client, published_with_team, owner
+):
+    publication = postmortem_publish(incident=published_with_team, user=owner)
+    email, slack = queued(publication)
+    Delivery.objects.filter(pk=slack.pk).update(status="failed", error="answered 404")
+    page = admin_client.get(reverse("admin:postmortems_publication_change", args=[publication.pk]))
+    html = page.content.decode()
+    assert "engineering@example.com by e-mail: Waiting to send" in html
+    assert "Payments on Slack: Failed (answered 404)" in html
