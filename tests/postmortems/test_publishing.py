@@ -118,7 +118,18 @@ def test_the_resolution_entry_offers_to_mark_the_incident_resolved(owner_client,
     resolve = reverse("publish-resolve", args=[incident.ref])
     stale = owner_client.post(resolve, {"entry": entry.pk, "version": incident.version - 1})
     assert stale.status_code == 409
-    assert owner_client.post(resolve, {"entry": "x", "version": "1"}).status_code == 400
+    for entry_id, version in [("x", "1"), ("1\x00", "1"), ("", "")]:
+        assert (
+            owner_client.post(resolve, {"entry": entry_id, "version": version}).status_code == 400
+        )
+    for entry_id, version in [
+        (10**20, incident.version),
+        (-1, incident.version),
+        (entry.pk, 10**20),
+    ]:
+        assert (
+            owner_client.post(resolve, {"entry": entry_id, "version": version}).status_code == 409
+        )
     response = owner_client.post(resolve, {"entry": entry.pk, "version": incident.version})
     assert response.status_code == 302
     incident.refresh_from_db()
