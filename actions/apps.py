@@ -7,5 +7,8 @@ class ActionsConfig(AppConfig):
 
     def ready(self) -> None:
         from actions.kinds import register_action_kinds
+        from actions.nags import REMINDER_TOPIC
+        from kernel.delivery import register_topic
 
         register_action_kinds()
+        register_topic(REMINDER_TOPIC)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import zoneinfo
 
+from django.contrib.auth.signals import user_logged_in
 from django.utils import timezone
 
 TIMEZONE_COOKIE = "tz"
@@ -63,3 +64,8 @@ class IdleSessionMiddleware:
         if match and match.url_name in self.BACKGROUND_URL_NAMES:
             return False
         return "text/event-stream" not in request.headers.get("Accept", "")
+
+
+# Connected here, where the middleware lives: it is loaded with the request handler, before any
+# sign-in request can be served.
+user_logged_in.connect(IdleSessionMiddleware.start_clock, dispatch_uid="idle-session-start-clock")

@@ -10,6 +10,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
 from django.utils.csp import CSP
 
 from hindsight.env import envbool, envint, envlist, envstr
@@ -237,19 +238,28 @@ HINDSIGHT_SUMMARY_EMAILS = envlist("HINDSIGHT_SUMMARY_EMAILS")
 HINDSIGHT_BASE_URL = envstr("HINDSIGHT_BASE_URL")
 # Debian's Chromium prints the PDF export; without it the PDF download says so instead.
 HINDSIGHT_CHROMIUM = envstr("HINDSIGHT_CHROMIUM", "/usr/bin/chromium")
+# The PDF's paper: "A4", "Letter", or empty to follow the reader's browser language (Letter for
+# the Americas that use it, A4 everywhere else).
+HINDSIGHT_PDF_PAPER = envstr("HINDSIGHT_PDF_PAPER", "")
+if HINDSIGHT_PDF_PAPER not in ("", "A4", "Letter"):
+    raise ImproperlyConfigured(
+        f"HINDSIGHT_PDF_PAPER must be A4, Letter or empty, not {HINDSIGHT_PDF_PAPER!r}"
+    )
 # How often a stakeholder page left open looks for changes, in seconds.
 HINDSIGHT_READER_REFRESH_SECONDS = envint("HINDSIGHT_READER_REFRESH_SECONDS", 20)
 
 # Reminders about overdue action items ("nags"): the daily run's hour, and the time zone that
 # hour and "overdue" are read in; how often an item reminds (a team can choose its own) and
-# after how many reminders the lead is copied; how often a failing channel is tried, waiting
-# HINDSIGHT_NAG_RETRY_SECONDS and doubling each time.
+# after how many reminders the lead is copied.
 HINDSIGHT_NAG_HOUR = envint("HINDSIGHT_NAG_HOUR", 9)
 HINDSIGHT_NAG_TIME_ZONE = envstr("HINDSIGHT_NAG_TIME_ZONE", TIME_ZONE)
 HINDSIGHT_NAG_EVERY_DAYS = envint("HINDSIGHT_NAG_EVERY_DAYS", 7)
 HINDSIGHT_NAG_ESCALATE_AFTER = envint("HINDSIGHT_NAG_ESCALATE_AFTER", 3)
-HINDSIGHT_NAG_ATTEMPTS = envint("HINDSIGHT_NAG_ATTEMPTS", 4)
-HINDSIGHT_NAG_RETRY_SECONDS = envint("HINDSIGHT_NAG_RETRY_SECONDS", 30)
+
+# Every message going out (reminders, summaries): how often a failing channel is tried, waiting
+# HINDSIGHT_DELIVERY_RETRY_SECONDS after the first failure and doubling each time.
+HINDSIGHT_DELIVERY_ATTEMPTS = envint("HINDSIGHT_DELIVERY_ATTEMPTS", 4)
+HINDSIGHT_DELIVERY_RETRY_SECONDS = envint("HINDSIGHT_DELIVERY_RETRY_SECONDS", 30)
 
 # A team's Slack webhook must be https to one of these hosts (comma-separated).
 HINDSIGHT_SLACK_HOSTS = envlist("HINDSIGHT_SLACK_HOSTS", "hooks.slack.com")

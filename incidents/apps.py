@@ -5,10 +5,7 @@ class IncidentsConfig(AppConfig):
     name = "incidents"
 
     def ready(self) -> None:
-        from django.contrib.auth.signals import user_logged_in
+        from incidents.slack import TeamSlackChannel
+        from kernel.delivery import register_channel
 
-        from hindsight.middleware import IdleSessionMiddleware
-
-        user_logged_in.connect(
-            IdleSessionMiddleware.start_clock, dispatch_uid="idle-session-start-clock"
-        )
+        register_channel(TeamSlackChannel())

@@ -13,7 +13,7 @@ from django.urls import reverse
 from django.utils import timezone
 from simple_history.models import HistoricalRecords
 
-from hindsight.channels import slack_webhook_refusal
+from kernel.channels import slack_webhook_refusal
 
 REF_PREFIX = "INC-"
 

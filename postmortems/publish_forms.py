@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from kernel.widgets import IsoDateField
 from postmortems.models import ShareLink
-from postmortems.publishing import REASON_MAX_LENGTH
+from postmortems.publishing.workflow import REASON_MAX_LENGTH
 
 
 class NoColonMixin:
@@ -40,6 +40,8 @@ class PublishForm(NoColonMixin, forms.Form):
         widget=forms.Textarea(attrs={"rows": 2}),
         help_text="Staff only. Recorded with the publication, together with what was missing.",
     )
+    # Set by the second step: publishing is asked once more, saying what it will do.
+    confirmed = forms.BooleanField(required=False, widget=forms.HiddenInput)
 
 
 class ShareLinkForm(NoColonMixin, forms.ModelForm):

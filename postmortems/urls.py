@@ -8,6 +8,7 @@ urlpatterns = [
     path("publishing/review/", publish_views.publish_submit, name="publish-submit"),
     path("publishing/draft/", publish_views.publish_return, name="publish-return"),
     path("publishing/publish/", publish_views.publish, name="publish"),
+    path("publishing/resolve/", publish_views.publish_resolve, name="publish-resolve"),
     path("publishing/summary/", publish_views.summary_send, name="summary-send"),
     path("publishing/links/", publish_views.share_link_new, name="share-link-new"),
     path(

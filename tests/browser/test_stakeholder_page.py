@@ -32,7 +32,7 @@ def written(owner, teammate):
     return factories.publishable(incident, teammate)
 
 
-def publish_and_make_link(page: Page, incident, label: str, accessible) -> str:
+def publish_and_make_link(page: Page, incident, label: str, accessible, shot=None) -> str:
     """From the document page: review, publish and make a link, in a panel under the header."""
     page.goto(incident.get_absolute_url())
     page.get_by_role("link", name="Review and publish").click()
@@ -40,9 +40,17 @@ def publish_and_make_link(page: Page, incident, label: str, accessible) -> str:
     accessible(page)
     review.get_by_role("button", name="Ask for review").click()
     expect(review.get_by_text("Sent for review.")).to_be_visible()
-    review.get_by_role("button", name="Publish", exact=True).click()
+    expect(page.get_by_text("Postmortem · In review", exact=True)).to_be_visible()
+    review.get_by_role("button", name="Publish…", exact=True).click()
+    confirm = review.get_by_role("alertdialog", name="Publish version 1 now?")
+    expect(confirm).to_contain_text("Stakeholder links show this version from now on")
+    if shot:
+        shot(page, "publish-confirmation")
+    confirm.get_by_role("button", name="Yes, publish version 1").click()
     expect(review.get_by_text("Published.", exact=True)).to_be_visible()
     expect(page.get_by_text("Postmortem published", exact=True)).to_be_visible()
+    # The side label follows the status chip without a reload.
+    expect(page.get_by_text("Postmortem · Published", exact=True)).to_be_visible()
     assert page.url.endswith(incident.get_absolute_url())
 
     page.get_by_role("link", name="Share with stakeholders").click()
@@ -61,7 +69,7 @@ def test_an_executive_reads_exactly_the_published_postmortem(
 ):
     settings.HINDSIGHT_READER_REFRESH_SECONDS = 1
     engineer = browser_page(owner)
-    url = publish_and_make_link(engineer, written, "Exec staff", accessible)
+    url = publish_and_make_link(engineer, written, "Exec staff", accessible, shot)
     assert re.fullmatch(rf"{live_url}/s/[A-Za-z0-9_-]{{43}}/", url)
 
     executive = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()

@@ -8,6 +8,7 @@ from django.utils import timezone
 
 from actions.models import ActionItem
 from incidents.models import Incident
+from postmortems.models import Postmortem, Publication
 
 pytestmark = pytest.mark.django_db
 
@@ -28,3 +29,9 @@ def test_seed_demo_is_idempotent_and_realistic(capsys):
     statuses = set(ActionItem.objects.values_list("status", flat=True))
     assert statuses == {s.value for s in ActionItem.Status}
     assert any(item.is_overdue(timezone.localdate()) for item in ActionItem.objects.all())
+    # The published postmortem went through the workflow: its readers' version is frozen.
+    (published,) = Postmortem.objects.filter(status=Postmortem.Status.PUBLISHED)
+    (publication,) = Publication.objects.filter(postmortem=published)
+    assert publication.missing == []
+    assert publication.content["title"] == published.incident.title
+    assert publication.content["resolved_at"] is not None

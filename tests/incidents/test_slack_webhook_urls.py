@@ -13,7 +13,7 @@ import pytest
 from django.core.exceptions import ValidationError
 
 from hindsight import channels
-from hindsight.channels import ChannelError, post_slack, slack_webhook_refusal
+from kernel.channels import ChannelError, post_slack, slack_webhook_refusal
 from tests import factories
 
 GOOD = "https://hooks.slack.com/services/T000/B000/secret"

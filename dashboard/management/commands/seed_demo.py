@@ -18,6 +18,7 @@ from actions.models import ActionItem
 from incidents.models import Incident, Service, Severity, Team, TimelineEntry
 from incidents.opening import incident_open
 from postmortems.models import Cause, Section, Why
+from postmortems.publishing.workflow import postmortem_publish, postmortem_submit_for_review
 
 # The severities the migrations install; the demo needs them even after a test flushed them.
 DEFAULT_SEVERITIES = import_module("incidents.migrations.0002_default_severities").SEVERITIES
@@ -412,10 +413,10 @@ class Command(BaseCommand):
                 ("Upgrade the broker client library", "sam", 3, "corrective", "open", True),
             ],
         )
-        postmortem = incident.postmortem
-        postmortem.status = postmortem.Status.PUBLISHED
-        postmortem._history_user = people["lena"]
-        postmortem.save()
+        # Through the workflow, as a person would: reviewed, then published, which freezes the
+        # version stakeholders read. No summary is sent from demo data.
+        postmortem_submit_for_review(postmortem=incident.postmortem, user=people["lena"])
+        postmortem_publish(incident=incident, user=people["lena"])
         return incident
 
     def login_errors(self, people, teams, services, now):

@@ -1,8 +1,8 @@
-"""The ways Hindsight reaches people: e-mail and Slack incoming webhooks.
+"""The transports Hindsight reaches people by: e-mail and Slack incoming webhooks.
 
-Each channel is one small function that either delivers or raises ChannelError, which says
-whether trying again later can help. Callers decide about retries; nothing here logs a secret
-(a webhook URL is a secret: only its host is ever logged).
+Each transport is one small function that either delivers or raises ChannelError, which says
+whether trying again later can help. The delivery engine (kernel/delivery.py) decides about
+retries; nothing here logs a secret (a webhook URL is a secret: only its host is ever logged).
 """
 
 from __future__ import annotations
@@ -23,9 +23,20 @@ SLACK_TIMEOUT_SECONDS = 10
 
 
 class ChannelError(Exception):
+    """A message that did not go out; `retryable` says whether the same try later may work."""
+
     def __init__(self, message: str, *, retryable: bool):
         super().__init__(message)
         self.retryable = retryable
+
+
+def one_line(text: str) -> str:
+    """A header value on one line: an incident title pasted with a line break stays one subject.
+
+    Django refuses a header holding CR or LF (it would let text inject headers), so a subject
+    built from what people typed is folded here rather than failing the whole e-mail.
+    """
+    return " ".join(text.split())
 
 
 def send_email(
@@ -33,7 +44,11 @@ def send_email(
 ) -> None:
     """Send one e-mail with a plain-text body and, when given, an HTML alternative."""
     message = EmailMultiAlternatives(
-        subject=subject, body=text, from_email=settings.DEFAULT_FROM_EMAIL, to=to, cc=cc or []
+        subject=one_line(subject),
+        body=text,
+        from_email=settings.DEFAULT_FROM_EMAIL,
+        to=to,
+        cc=cc or [],
     )
     if html:
         message.attach_alternative(html, "text/html")
@@ -109,3 +124,27 @@ def post_slack(*, webhook_url: str, payload: dict) -> None:
         raise ChannelError(
             f"Slack webhook at {host} unreachable: {reason}", retryable=True
         ) from None
+
+
+class EmailChannel:
+    """E-mail to the addresses a delivery holds: {"to": [...], "cc": [...]}."""
+
+    name = "email"
+    label = "E-mail"
+
+    def send(self, delivery, message) -> None:
+        to = delivery.address.get("to") or []
+        if not to:
+            raise ChannelError("no e-mail address to send to", retryable=False)
+        send_email(
+            to=to,
+            cc=delivery.address.get("cc") or [],
+            subject=message.subject,
+            text=message.text,
+            html=message.html or None,
+        )
+
+    def describe(self, address: dict) -> str:
+        where = ", ".join(address.get("to") or []) or "nobody"
+        cc = address.get("cc") or []
+        return f"{where} by e-mail" + (f", copying {', '.join(cc)}" if cc else "")
