@@ -10,10 +10,11 @@ from actions.models import (
     ReviewMeeting,
     WeeklyReview,
 )
+from incidents.admin import VisibleIncidentsOnly
 
 
 @admin.register(ActionItem)
-class ActionItemAdmin(SimpleHistoryAdmin):
+class ActionItemAdmin(VisibleIncidentsOnly, SimpleHistoryAdmin):
     list_display = ["title", "incident", "owner", "team", "priority", "due_date", "status"]
     list_filter = ["status", "priority", "kind", "team"]
     search_fields = ["title"]
@@ -62,6 +63,6 @@ class WeeklyReviewAdmin(SimpleHistoryAdmin):
 
 
 @admin.register(ReviewMeeting)
-class ReviewMeetingAdmin(SimpleHistoryAdmin):
+class ReviewMeetingAdmin(VisibleIncidentsOnly, SimpleHistoryAdmin):
     list_display = ["incident", "held_on", "recorded_by"]
     raw_id_fields = ["incident", "recorded_by"]

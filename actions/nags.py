@@ -43,6 +43,7 @@ from actions.models import ActionItem, Nag, NagDelivery, NagLine, NagPreference,
 from actions.nag_messages import digest_email, digest_entries, digest_slack, plural
 from hindsight.channels import ChannelError, post_slack, send_email
 from incidents.models import REF_PREFIX, Team
+from incidents.policy import sees_incident
 from postmortems.models import Postmortem
 
 logger = logging.getLogger(__name__)
@@ -199,7 +200,7 @@ def _overdue_item_rows(*, today: date, config: NagConfig):
                 Subquery(earlier.values("action_item").annotate(n=Count("pk")).values("n")), 0
             ),
         )
-        .filter(_reachable("recipient", today))
+        .filter(_reachable("recipient", today), sees_incident("recipient"))
         .order_by("recipient", "due_date", "pk")
         .values_list(
             "recipient",

@@ -81,7 +81,7 @@ KINDS: dict[str, BlockKind] = {
             form=IncidentHeaderForm,
             partial="header",
             queryset=lambda incident: Incident.objects.filter(pk=incident.pk),
-            m2m_fields=("responders", "services"),
+            m2m_fields=("responders", "services", "viewers"),
             after_save=postmortem_sync_due,
         ),
         BlockKind(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from datetime import timedelta
+from datetime import UTC, timedelta
 
 from asgiref.sync import sync_to_async
 from django.core.handlers.asgi import ASGIRequest
@@ -16,8 +16,10 @@ from django.utils.dateparse import parse_datetime
 from django.views.decorators.http import require_GET, require_POST
 
 from hindsight.bus import LOST, BusUnavailable, get_bus
+from incidents.forms import MAX_VERSION
+from incidents.policy import can_view, require_edit
 from postmortems.blocks import block_save
-from postmortems.document import document_context, document_for_ref, incident_for_ref
+from postmortems.document import document_context, document_for, incident_for
 from postmortems.history import history_sources
 from postmortems.kinds import KINDS
 from postmortems.live import document_channel, release_connection
@@ -38,23 +40,41 @@ def _sse(event: str, data: dict, event_id: str | None = None) -> str:
     return "\n".join(lines) + "\n\n"
 
 
-def _incident_id_for_ref(ref: str) -> int:
+def _incident_id_for(user, ref: str) -> int:
     """Look the incident up, then give the connection back: a stream may stay open for hours."""
     try:
-        return incident_for_ref(ref).pk
+        return incident_for(user, ref).pk
     finally:
         release_connection()
 
 
+def _still_visible(user, incident_id: int) -> bool:
+    """Asked again whenever who is on the incident may have changed; the connection goes back."""
+    from incidents.models import Incident
+
+    try:
+        incident = Incident.objects.select_related("team").filter(pk=incident_id).first()
+        return incident is not None and can_view(user, incident)
+    finally:
+        release_connection()
+
+
+def _may_change_access(event: dict) -> bool:
+    """Events after which a stream asks again whether its person may still see the incident."""
+    return event.get("type") == "access" or event.get("kind") == "incident"
+
+
+@require_GET
 async def document_events(request, ref: str):
     """Server-Sent Events for one document: catch-up after Last-Event-ID, then live events."""
-    if not isinstance(request, ASGIRequest):
-        # A WSGI server would have to buffer an endless stream: let the page poll instead.
-        return HttpResponse("Live updates need the ASGI server; the page polls.", status=503)
     user = await request.auser()
     if not user.is_authenticated:
         return HttpResponse(status=401)
-    incident_id = await sync_to_async(_incident_id_for_ref)(ref)
+    # Access first: whoever may not see the incident learns nothing, not even the server kind.
+    incident_id = await sync_to_async(_incident_id_for)(user, ref)
+    if not isinstance(request, ASGIRequest):
+        # A WSGI server would have to buffer an endless stream: let the page poll instead.
+        return HttpResponse("Live updates need the ASGI server; the page polls.", status=503)
     channel = document_channel(incident_id)
     bus = get_bus()
     last_id = request.headers.get("Last-Event-ID") or request.GET.get("last_event_id") or ""
@@ -76,10 +96,18 @@ async def document_events(request, ref: str):
             yield _sse("ready", {"caught_up": len(missed or ())})
             while True:
                 item = await subscription.get(PING_SECONDS)
+                if item is LOST:
+                    return  # the page reconnects, or falls back to polling
+                # Access removed (a header change, a team change, an account switched off):
+                # the stream ends at once rather than at its next reconnect.
+                recheck = item is None or _may_change_access(item[1])
+                if recheck and not await sync_to_async(_still_visible)(user, incident_id):
+                    yield _sse("gone", {"reason": "You no longer have access to this incident."})
+                    return
                 if item is None:
                     yield ": ping\n\n"
-                elif item is LOST:
-                    return  # the page reconnects, or falls back to polling
+                elif item[1].get("type") == "access":
+                    continue
                 else:
                     event_id, event = item
                     name = "presence" if event.get("type") == "presence" else "change"
@@ -98,9 +126,12 @@ async def document_events(request, ref: str):
 @require_GET
 def document_changes(request, ref: str):
     """What changed since a moment, from the history tables: the polling fallback."""
-    incident = incident_for_ref(ref)
+    incident = incident_for(request.user, ref)
     now = timezone.now()
-    since = parse_datetime(request.GET.get("since", "")) or now
+    try:
+        since = _since(request.GET.get("since", ""), now)
+    except ValueError as error:
+        return JsonResponse({"error": str(error)}, status=400)
     changes = []
     for kind, queryset in history_sources(incident).items():
         rows = queryset.filter(history_date__gt=since - POLL_OVERLAP).select_related("history_user")
@@ -122,6 +153,23 @@ def document_changes(request, ref: str):
     return JsonResponse({"now": now.isoformat(), "changes": changes})
 
 
+def _since(value: str, now):
+    """The moment a poll asks from: now when not given; a ValueError in words when impossible."""
+    if not value:
+        return now
+    try:
+        since = parse_datetime(value)
+    except ValueError:
+        since = None  # well formed but no such moment (month 13, hour 25)
+    if since is None:
+        raise ValueError("“since” must be a date and time like 2026-01-31T09:30:00Z.")
+    if timezone.is_naive(since):
+        since = timezone.make_aware(since, UTC)
+    if not (now - timedelta(days=365 * 100) <= since <= now + POLL_OVERLAP):
+        raise ValueError("“since” must be a moment in the last hundred years, not the future.")
+    return since
+
+
 def _name(user) -> str:
     if user is None:
         return ""
@@ -136,7 +184,7 @@ def _initials(user) -> str:
 @require_POST
 def presence_beat(request, ref: str):
     """A page says it is still open, and which block (if any) its person is editing."""
-    incident = incident_for_ref(ref)
+    incident = incident_for(request.user, ref)
     channel = document_channel(incident.pk)
     tab = request.POST.get("tab", "")[:40]
     editing = request.POST.get("editing", "")[:60]
@@ -155,7 +203,7 @@ def presence_beat(request, ref: str):
 
 @require_POST
 def presence_leave(request, ref: str):
-    incident = incident_for_ref(ref)
+    incident = incident_for(request.user, ref)
     channel = document_channel(incident.pk)
     bus = get_bus()
     bus.presence_leave(channel, f"{request.user.pk}:{request.POST.get('tab', '')[:40]}")
@@ -166,7 +214,8 @@ def presence_leave(request, ref: str):
 @require_POST
 def section_autosave(request, ref: str, pk: int):
     """Save a section's text as it is typed; merge with saves made in between, or keep a copy."""
-    incident = incident_for_ref(ref)
+    incident = incident_for(request.user, ref)
+    require_edit(request.user, incident)
     section = KINDS["section"].get(incident, pk)
     text = request.POST.get("body")
     try:
@@ -175,6 +224,13 @@ def section_autosave(request, ref: str, pk: int):
         base_version = None
     if text is None or base_version is None:
         return JsonResponse({"error": "The save carried no text or no version."}, status=400)
+    if not 1 <= base_version <= MAX_VERSION:
+        return JsonResponse({"error": "The save carried a version no text can have."}, status=400)
+    if "\x00" in text:
+        return JsonResponse(
+            {"error": "The text holds a NUL character, which cannot be saved; remove it."},
+            status=400,
+        )
     if len(text) > MAX_SECTION_LENGTH:
         return JsonResponse(
             {"error": f"A section holds at most {MAX_SECTION_LENGTH:,} characters."}, status=422
@@ -217,7 +273,8 @@ def section_autosave(request, ref: str, pk: int):
 @require_POST
 def conflict_resolve(request, ref: str, pk: int):
     """Keep mine, keep theirs, or edit both: the choice offered beside a conflict copy."""
-    incident = incident_for_ref(ref)
+    incident = incident_for(request.user, ref)
+    require_edit(request.user, incident)
     try:
         copy = ConflictCopy.objects.select_related("section").get(
             pk=pk, section__postmortem__incident=incident
@@ -252,7 +309,7 @@ def block_list(request, ref: str, kind: str):
     kind_ = KINDS.get(kind)
     if kind_ is None or kind_.list_partial is None:
         raise Http404("No such list")
-    incident = document_for_ref(ref)
+    incident = document_for(request.user, ref)
     context = document_context(incident)
     if kind_.list_partial == "cause":
         cause = next((c for c in context["causes"] if str(c.pk) == request.GET.get("cause")), None)

@@ -24,8 +24,11 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 
 from hindsight.channels import ChannelError, post_slack, send_email, slack_escape
+from incidents.audit import Action, audit
 from incidents.models import Incident, Team, TimelineEntry
+from incidents.policy import is_admin
 from postmortems.document import document_for_ref
+from postmortems.live import document_event_on_commit
 from postmortems.markdown import render_markdown
 from postmortems.models import Postmortem, Publication, SummaryDelivery
 from postmortems.templatetags.document import duration
@@ -41,20 +44,6 @@ SUMMARY_ATTEMPTS = 3
 
 
 # --- Who may publish -------------------------------------------------------------------------
-
-
-def can_manage(user, incident: Incident) -> bool:
-    """Publishing and sharing outside the team are for the people on the incident, and staff."""
-    if not user.is_authenticated:
-        return False
-    if user.is_staff or incident.owner_id == user.pk:
-        return True
-    if incident.responders.filter(pk=user.pk).exists():
-        return True
-    team = incident.team
-    return team is not None and (
-        team.lead_id == user.pk or team.members.filter(pk=user.pk).exists()
-    )
 
 
 # --- The publish checklist -------------------------------------------------------------------
@@ -329,6 +318,8 @@ def _set_status(postmortem: Postmortem, status: str, *, reason: str, user) -> No
     postmortem._history_user = user
     postmortem.full_clean()
     postmortem.save()
+    # Readers of the published version hear of this, and of nothing done to the draft.
+    document_event_on_commit(postmortem.incident_id, {"type": "publication", "status": status})
 
 
 def postmortem_submit_for_review(*, postmortem: Postmortem, user) -> Postmortem:
@@ -389,7 +380,7 @@ def postmortem_publish(
             )
         document = document_for_ref(incident.ref)
         gaps = missing(publish_checklist(document))
-        if gaps and not user.is_staff:
+        if gaps and not is_admin(user):
             raise PublishingRefused("It cannot be published yet. Still missing:", missing=gaps)
         if gaps and not override_reason:
             raise PublishingRefused(
@@ -406,6 +397,8 @@ def postmortem_publish(
         )
         publication.full_clean()
         publication.save()
+        detail = f"Version {number}" + (f", with gaps: {override_reason}" if gaps else ".")
+        audit(user, Action.PUBLISHED, incident, detail)
         reason = f"Published with gaps: {override_reason}" if gaps else ""
         _set_status(postmortem, Postmortem.Status.PUBLISHED, reason=reason, user=user)
         if send_summary:
@@ -490,8 +483,18 @@ def _document_url(ref: str) -> str:
     return f"{base}/incidents/{ref}/" if base else ""
 
 
+def _private_slack_payload(url: str) -> dict:
+    """A channel is wider than a private incident's audience: it hears that, and where to look."""
+    text = "A postmortem of *a private incident* was published."
+    if url:
+        text += f" <{url}|Open it> (only the people on the incident can)."
+    return {"text": text, "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": text}}]}
+
+
 def _slack_payload(context: dict) -> dict:
     doc = context["document"]
+    if context["private"]:
+        return _private_slack_payload(context["url"])
     lines = [
         f"*Postmortem published: {slack_escape(doc['ref'])} {slack_escape(doc['title'])}*",
         f"{doc['severity']['name']} · lasted {context['duration_text']}",
@@ -524,6 +527,7 @@ def summary_for(publication: Publication) -> Summary:
         "impact": _impact(document),
         "root_cause": root_cause_in_brief(document),
         "url": _document_url(document["ref"]),
+        "private": publication.postmortem.incident.private,
     }
     context["impact_html"] = render_markdown(context["impact"])
     subject = f"Postmortem: {document['ref']} {document['severity']['name']} {document['title']}"
@@ -536,12 +540,17 @@ def summary_for(publication: Publication) -> Summary:
 
 
 def summary_targets(incident: Incident) -> tuple[list[str], list[Team]]:
-    """The mailing list from the settings, and the teams involved that have a Slack webhook."""
+    """The mailing list from the settings, and the teams involved that have a Slack webhook.
+
+    A private incident's summary goes to no mailing list (its readers are not the incident's
+    people); the teams' channels hear only that a private incident was published.
+    """
     teams = {service.team for service in incident.services.select_related("team")}
     if incident.team is not None:
         teams.add(incident.team)
     with_slack = sorted((team for team in teams if team.slack_webhook_url), key=lambda t: t.name)
-    return list(settings.HINDSIGHT_SUMMARY_EMAILS), with_slack
+    emails = [] if incident.private else list(settings.HINDSIGHT_SUMMARY_EMAILS)
+    return emails, with_slack
 
 
 def summary_queue(*, publication: Publication) -> list[SummaryDelivery]:

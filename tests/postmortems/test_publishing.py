@@ -45,7 +45,9 @@ def team_incident(owner, teammate):
 
 @pytest.fixture
 def staff(db):
-    return factories.user("sasha", first_name="Sasha", last_name="Staff", is_staff=True)
+    return factories.user(
+        "sasha", first_name="Sasha", last_name="Staff", is_staff=True, is_superuser=True
+    )
 
 
 # --- The checklist ---------------------------------------------------------------------------
@@ -282,9 +284,12 @@ def test_an_outsider_may_not_publish(client, incident, outsider):
     assert incident.postmortem.status == Postmortem.Status.DRAFT
 
 
-def test_a_teammate_on_the_incident_team_may_publish(client, team_incident, teammate):
+def test_a_teammate_reads_but_only_the_team_lead_publishes(client, team_incident, teammate, owner):
+    team_incident.owner = None
+    team_incident.save()
     client.force_login(teammate)
-    assert client.get(reverse("publishing", args=[team_incident.ref])).status_code == 200
+    assert client.get(reverse("publishing", args=[team_incident.ref])).status_code == 403
+    client.force_login(owner)  # the lead of the incident's team, no longer its owner
     response = client.post(reverse("publish-submit", args=[team_incident.ref]))
     assert response.status_code == 302
     team_incident.postmortem.refresh_from_db()
