@@ -24,7 +24,15 @@ MAX_VERSION = 2**31 - 1
 class VersionedForm(forms.Form):
     """Carries the version of the block the editor started from."""
 
-    base_version = forms.IntegerField(widget=forms.HiddenInput, min_value=1, max_value=MAX_VERSION)
+    base_version = forms.IntegerField(
+        widget=forms.HiddenInput,
+        min_value=1,
+        max_value=MAX_VERSION,
+        error_messages={
+            key: "This form carries a version no block can have: reload the page and edit again."
+            for key in ("required", "invalid", "min_value", "max_value")
+        },
+    )
 
 
 class IncidentTimeField(forms.DateTimeField):
