@@ -19,6 +19,7 @@ class DateTimeSecondsInput(forms.DateTimeInput):
 
 # The largest version a block can have (the column is a PostgreSQL integer).
 MAX_VERSION = 2**31 - 1
+BAD_VERSION = "This form carries a version no block can have: reload the page and edit again."
 
 
 class VersionedForm(forms.Form):
@@ -28,10 +29,9 @@ class VersionedForm(forms.Form):
         widget=forms.HiddenInput,
         min_value=1,
         max_value=MAX_VERSION,
-        error_messages={
-            key: "This form carries a version no block can have: reload the page and edit again."
-            for key in ("required", "invalid", "min_value", "max_value")
-        },
+        error_messages=dict.fromkeys(
+            ("required", "invalid", "min_value", "max_value"), BAD_VERSION
+        ),
     )
 
 
