@@ -8,6 +8,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from hindsight.channels import ChannelError
+from incidents.models import AuditEntry, Incident
 from postmortems import publishing
 from postmortems.document import document_for_ref
 from postmortems.models import Postmortem, Publication, SummaryDelivery
@@ -478,3 +479,27 @@ def test_the_summary_gives_the_root_cause_in_a_sentence_or_two(published_with_te
     root_cause = summary.text.split("ROOT CAUSE\n")[1].split("\n")[0]
     assert root_cause.startswith("The pool ran dry.")
     assert len(root_cause) <= 320
+
+
+def test_a_private_incidents_summary_goes_to_no_list_and_slack_hears_no_title(
+    published_with_team, owner, django_capture_on_commit_callbacks
+):
+    incident = published_with_team
+    Incident.objects.filter(pk=incident.pk).update(private=True)
+    incident.refresh_from_db()
+    with (
+        mock.patch("postmortems.publishing.send_email", autospec=True) as send_email,
+        mock.patch("postmortems.publishing.post_slack", autospec=True) as post_slack,
+        mock.patch.object(deliver_summary, "delay", side_effect=summary_deliver),
+        django_capture_on_commit_callbacks(execute=True),
+    ):
+        postmortem_publish(incident=incident, user=owner, send_summary=True)
+
+    send_email.assert_not_called()
+    text = post_slack.call_args.kwargs["payload"]["text"]
+    assert text.startswith("A postmortem of *a private incident* was published.")
+    assert f"https://hindsight.example.com/incidents/{incident.ref}/" in text
+    for secret in (incident.title, "12% of checkouts failed", "Marcus Webb"):
+        assert secret not in text
+    entry = AuditEntry.objects.get(action=AuditEntry.Action.PUBLISHED)
+    assert entry.actor == owner and entry.detail == "Version 1."
