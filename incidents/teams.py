@@ -11,12 +11,9 @@ from incidents.models import Team
 SETTINGS_FIELDS = ("nag_every_days", "nag_escalate_after", "slack_webhook_url")
 
 
-def team_update(*, team: Team, members, settings: dict, user) -> list[int]:
-    """Save a team's members and settings, auditing each change.
-
-    Returns the ids of the team's private incidents when its membership changed, so their
-    open pages can be told to ask again who may still see them.
-    """
+def team_update(*, team: Team, members, settings: dict, user) -> None:
+    """Save a team's members and settings, auditing each change. (Open pages of the team's
+    private incidents hear of a membership change through postmortems.access_events.)"""
     with transaction.atomic():
         team = Team.objects.select_for_update().get(pk=team.pk)
         before = set(team.members.values_list("pk", flat=True))
@@ -42,6 +39,3 @@ def team_update(*, team: Team, members, settings: dict, user) -> list[int]:
             # The webhook URL is a secret: say that it changed, never what it is.
             labels = [str(Team._meta.get_field(name).verbose_name) for name in changed]
             audit(user, Action.TEAM_SETTINGS_CHANGED, team, f"Changed: {', '.join(labels)}.")
-    if before == after:
-        return []
-    return list(team.incidents.filter(private=True).values_list("pk", flat=True))

@@ -20,7 +20,6 @@ from incidents.policy import (
     visible_incidents,
 )
 from incidents.teams import SETTINGS_FIELDS, team_update
-from postmortems.live import document_event_on_commit
 from postmortems.models import Postmortem
 
 INCIDENTS_PER_PAGE = 25
@@ -120,15 +119,12 @@ def team_detail(request, slug: str):
             )
         if form.is_valid():
             data = form.cleaned_data
-            private_ids = team_update(
+            team_update(
                 team=team,
                 members=list(data["members"]),
                 settings={name: data[name] for name in SETTINGS_FIELDS},
                 user=request.user,
             )
-            for incident_id in private_ids:
-                # Open pages of the team's private incidents ask again who may see them.
-                document_event_on_commit(incident_id, {"type": "access"})
             messages.success(request, f"{team} is saved.")
             return redirect("team", slug=team.slug)
     members = list(team.members.order_by("first_name", "username"))

@@ -3,3 +3,8 @@ from django.apps import AppConfig
 
 class PostmortemsConfig(AppConfig):
     name = "postmortems"
+
+    def ready(self) -> None:
+        from postmortems import access_events
+
+        access_events.connect()

@@ -92,7 +92,8 @@ async def document_events(request, ref: str):
                 yield _sse("reset", {"reason": "missed too much"})
             else:
                 for event_id, event in missed:
-                    yield _sse("change", event, event_id)
+                    if event.get("type") != "access":
+                        yield _sse("change", event, event_id)
             yield _sse("ready", {"caught_up": len(missed or ())})
             while True:
                 item = await subscription.get(PING_SECONDS)

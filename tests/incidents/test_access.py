@@ -130,7 +130,7 @@ def test_an_admin_reading_a_private_incident_is_audited_once(secret):
 def test_the_team_owning_it_reads_and_a_read_only_account_never_edits(secret, teammate):
     assert can_edit(teammate, secret)
     reader = factories.user("exec")
-    reader.groups.add(Group.objects.get(name=READ_ONLY_GROUP))
+    reader.groups.add(Group.objects.get_or_create(name=READ_ONLY_GROUP)[0])
     secret.viewers.add(reader)
     normal = factories.incident(owner=teammate)
     assert can_view(reader, secret) and can_view(reader, normal)

@@ -120,3 +120,26 @@ def test_hide_names_also_hides_the_names_typed_into_the_text(client, owner, team
     assert "Marcusville datacenter" in page  # a word containing a name is not a name
     for name in ("Priya", "Marcus ", "Webb", "Raman"):
         assert name not in page.replace("Marcusville", ""), name
+
+
+@pytest.mark.django_db(transaction=True)
+def test_leaving_the_owning_team_ends_the_stream_of_a_private_incident(
+    in_process_bus, owner, outsider
+):
+    team = factories.team("Security")
+    team.members.add(outsider)
+    incident = factories.incident(owner=owner, team=team, private=True)
+
+    async def read_until_removed():
+        client = AsyncClient()
+        await client.aforce_login(outsider)
+        response = await client.get(reverse("document-events", args=[incident.ref]))
+        chunks = response.streaming_content.__aiter__()
+        await chunks.__anext__()  # retry
+        await chunks.__anext__()  # ready
+        # As the admin site or the team page would: the membership changes, nothing else.
+        await sync_to_async(team.members.remove)(outsider)
+        return await asyncio.wait_for(_all(chunks), timeout=1.0)
+
+    rest = async_to_sync(read_until_removed)()
+    assert rest[-1].startswith(b"event: gone")
