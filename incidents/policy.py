@@ -106,7 +106,9 @@ def can_edit(user, incident: Incident) -> bool:
         return False
     if user.is_superuser or can_manage(user, incident) or _is_responder(user, incident):
         return True
-    if incident.private and not _on_team(user, incident):
+    if _on_team(user, incident):
+        return True  # the owning team writes its own postmortems, whatever the setting
+    if incident.private:
         return False  # an added viewer reads a private incident, and only reads it
     return Organisation.current().members_edit_any_postmortem
 

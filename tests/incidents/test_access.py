@@ -140,13 +140,16 @@ def test_the_team_owning_it_reads_and_a_read_only_account_never_edits(secret, te
     assert "You can read this postmortem but not change it" in response.text
 
 
-def test_with_the_organisation_setting_off_members_only_read(incident, outsider, owner):
+def test_with_the_organisation_setting_off_members_only_read(owner, teammate, outsider, team):
+    incident = factories.incident(owner=owner, team=team)
     assert can_edit(outsider, incident)
     settings_row = Organisation.current()
     settings_row.members_edit_any_postmortem = False
     settings_row.save()
     assert not can_edit(outsider, incident)
-    assert can_edit(owner, incident)
+    assert can_edit(owner, incident) and can_edit(teammate, incident)  # teammate: on the team
+    url = reverse("block-new", args=[incident.ref, "entry"])
+    assert signed_in(outsider).post(url, {}).status_code == 403
 
 
 def test_visible_incidents_matches_can_view_for_everyone(secret, owner, teammate, outsider):
