@@ -10,11 +10,12 @@ from actions.models import (
     WeeklyReview,
 )
 from actions.nags import REMINDER_TOPIC
+from incidents.admin import VisibleIncidentsOnly
 from kernel.admin import delivery_log
 
 
 @admin.register(ActionItem)
-class ActionItemAdmin(SimpleHistoryAdmin):
+class ActionItemAdmin(VisibleIncidentsOnly, SimpleHistoryAdmin):
     list_display = ["title", "incident", "owner", "team", "priority", "due_date", "status"]
     list_filter = ["status", "priority", "kind", "team"]
     search_fields = ["title"]
@@ -55,6 +56,6 @@ class WeeklyReviewAdmin(SimpleHistoryAdmin):
 
 
 @admin.register(ReviewMeeting)
-class ReviewMeetingAdmin(SimpleHistoryAdmin):
+class ReviewMeetingAdmin(VisibleIncidentsOnly, SimpleHistoryAdmin):
     list_display = ["incident", "held_on", "recorded_by"]
     raw_id_fields = ["incident", "recorded_by"]

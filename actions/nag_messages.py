@@ -25,6 +25,7 @@ LINE_VALUES = (
     "action_item__team_id", "action_item__incident__number", "action_item__incident__title",
     "action_item__incident__team_id", "postmortem__incident__number",
     "postmortem__incident__title", "postmortem__incident__team_id",
+    "action_item__incident__private", "postmortem__incident__private",
 )  # fmt: skip
 
 
@@ -45,7 +46,7 @@ def digest_entries(nag_ids: list[int]) -> dict[int, list[dict]]:
     rows = NagLine.objects.filter(nag_id__in=nag_ids).order_by("pk").values_list(*LINE_VALUES)
     for (nag_id, reason, days_late, escalated, item_id, title, priority, due_date, ticket_url,
          item_team, item_number, item_incident, item_incident_team, pm_number, pm_title,
-         pm_team) in rows:  # fmt: skip
+         pm_team, item_private, pm_private) in rows:  # fmt: skip
         if item_id:
             entries[nag_id].append({
                 "reason": reason,
@@ -61,6 +62,7 @@ def digest_entries(nag_ids: list[int]) -> dict[int, list[dict]]:
                 "ticket_key": ticket_key(ticket_url),
                 "escalated": escalated,
                 "team_id": item_team or item_incident_team,
+                "private": item_private,
             })  # fmt: skip
         else:
             ref = f"{REF_PREFIX}{pm_number}"
@@ -70,6 +72,7 @@ def digest_entries(nag_ids: list[int]) -> dict[int, list[dict]]:
                 "url": absolute(reverse("document", args=[ref])),
                 "late": plural(days_late, "day"),
                 "team_id": pm_team,
+                "private": pm_private,
             })  # fmt: skip
     return entries
 
@@ -113,6 +116,11 @@ def digest_slack(*, recipient, entries: list[dict], team: Team) -> dict:
     text = [f"*Reminder for {slack_escape(person)}*: {_summary(items, postmortems)}."]
     for entry in items:
         flag = " · lead copied" if entry["escalated"] else ""
+        if entry["private"]:
+            # A channel is wider than a private incident's audience: no title, no reference.
+            link = f"<{entry['url']}|An action item of a private incident>"
+            text.append(f"• {link} is {entry['late']} overdue{flag}")
+            continue
         text.append(
             f"• <{entry['url']}|{slack_escape(entry['title'])}> "
             f"({entry['ref']}, {entry['priority']}) "
@@ -123,6 +131,7 @@ def digest_slack(*, recipient, entries: list[dict], team: Team) -> dict:
             what = f"draft is {entry['late']} past its due date"
         else:
             what = f"resolved {entry['late']} ago, no review meeting recorded"
-        text.append(f"• <{entry['url']}|{slack_escape(entry['title'])}>: {what}")
+        title = "A private incident" if entry["private"] else slack_escape(entry["title"])
+        text.append(f"• <{entry['url']}|{title}>: {what}")
     text.append(f"<{absolute(reverse('action-review'))}?team={team.pk}|Open the weekly review>")
     return {"text": "\n".join(text)}

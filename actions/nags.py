@@ -42,6 +42,7 @@ from django.utils import timezone
 from actions.models import ActionItem, Nag, NagLine, NagPreference, ReviewMeeting
 from actions.nag_messages import digest_email, digest_entries, digest_slack, plural
 from incidents.models import REF_PREFIX, Team
+from incidents.policy import sees_incident
 from incidents.slack import slack_address
 from kernel import delivery as engine
 from kernel.models import Delivery
@@ -201,7 +202,7 @@ def _overdue_item_rows(*, today: date, config: NagConfig):
                 Subquery(earlier.values("action_item").annotate(n=Count("pk")).values("n")), 0
             ),
         )
-        .filter(_reachable("recipient", today))
+        .filter(_reachable("recipient", today), sees_incident("recipient"))
         .order_by("recipient", "due_date", "pk")
         .values_list(
             "recipient",

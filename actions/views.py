@@ -1,8 +1,9 @@
 """Action items outside the document page: my items, the weekly review, one item's page,
 quick updates from any list, reminder preferences and review meetings.
 
-Anyone logged in may update an action item, as anyone may edit a postmortem: the history
-records who changed what. Marking a team's week reviewed is for its members and its lead.
+Whoever may edit an incident's postmortem may update its action items (incidents.policy), and
+nobody sees an item of an incident they may not see; the history records who changed what.
+Marking a team's week reviewed is for its members and its lead.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import BadRequest, PermissionDenied
 from django.db.models import QuerySet
 from django.http import QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
@@ -44,7 +45,8 @@ from actions.review import (
     weekly_review_mark,
 )
 from incidents.models import Team
-from postmortems.document import incident_for_ref
+from incidents.policy import is_admin, require_edit, visible_incidents
+from postmortems.document import incident_for
 
 REVIEW = "actions/review.html"
 ITEM = "actions/item.html"
@@ -52,12 +54,28 @@ PRINT_LIMIT = 200
 CHANGED_EVENT = "action-items-changed"
 
 
-def _items_for_rows():
-    return ActionItem.objects.select_related("incident__severity", "owner", "team")
+# No list holds a million pages: a bigger number is a mistake, and would overflow the OFFSET.
+MAX_PAGE = 100_000
 
 
-def _item(pk: int) -> ActionItem:
-    return get_object_or_404(_items_for_rows(), pk=pk)
+def _visible_items(user) -> QuerySet:
+    """Action items of the incidents `user` may see."""
+    return ActionItem.objects.filter(incident__in=visible_incidents(user))
+
+
+def _items_for_rows(user):
+    return _visible_items(user).select_related("incident__severity", "owner", "team")
+
+
+def _item(user, pk: int) -> ActionItem:
+    return get_object_or_404(_items_for_rows(user), pk=pk)
+
+
+def _editable_item(request, pk: int) -> ActionItem:
+    """An item whose forms the person may open and post: a reader gets a 403 in words."""
+    item = _item(request.user, pk)
+    require_edit(request.user, item.incident)
+    return item
 
 
 def _number(value: str | None) -> int | None:
@@ -68,7 +86,10 @@ def _number(value: str | None) -> int | None:
 
 
 def _page(value: str | None) -> int:
-    return max(_number(value) or 1, 1)
+    page = max(_number(value) or 1, 1)
+    if page > MAX_PAGE:
+        raise BadRequest(f"There is no page {page}: the lists here end long before that.")
+    return page
 
 
 # My action items ---------------------------------------------------------------------------
@@ -76,7 +97,11 @@ def _page(value: str | None) -> int:
 
 @require_GET
 def my_action_items(request):
-    items = list(_items_for_rows().filter(owner=request.user).order_by("status", "due_date", "id"))
+    items = list(
+        _items_for_rows(request.user)
+        .filter(owner=request.user)
+        .order_by("status", "due_date", "id")
+    )
     return render(
         request,
         "actions/mine.html",
@@ -92,7 +117,7 @@ def my_action_items(request):
 
 
 def _may_mark_reviewed(user, team: Team) -> bool:
-    return user.is_staff or team.lead_id == user.pk or team.members.filter(pk=user.pk).exists()
+    return is_admin(user) or team.lead_id == user.pk or team.members.filter(pk=user.pk).exists()
 
 
 @dataclass
@@ -107,7 +132,7 @@ class ReviewScope:
     query: str  # the filters, to carry on in links
 
     @classmethod
-    def of(cls, params: QueryDict) -> ReviewScope:
+    def of(cls, params: QueryDict, user) -> ReviewScope:
         filter_form = ReviewFilterForm(params or None)
         filters = filter_form.filters()
         query = params.copy()
@@ -116,7 +141,7 @@ class ReviewScope:
         return cls(
             filter_form,
             filters,
-            review_items(filters),
+            review_items(filters).filter(incident__in=visible_incidents(user)),
             timezone.localdate(),
             timezone.now(),
             query.urlencode(),
@@ -151,7 +176,7 @@ def _review_context(request, scope: ReviewScope, *, review_form=None) -> dict:
 @require_GET
 @vary_on_headers("HX-Request")
 def review(request):
-    scope = ReviewScope.of(request.GET)
+    scope = ReviewScope.of(request.GET, request.user)
     if request.htmx and request.htmx.target == "review-counts":
         counts = review_counts(scope.items, today=scope.today, now=scope.now)
         return render(request, f"{REVIEW}#counts", {"counts": counts, "query": scope.query})
@@ -168,7 +193,7 @@ def review(request):
 
 @require_GET
 def review_print(request):
-    scope = ReviewScope.of(request.GET)
+    scope = ReviewScope.of(request.GET, request.user)
     counts = review_counts(scope.items, today=scope.today, now=scope.now)
     groups = review_groups(scope.items, counts, today=scope.today, now=scope.now, size=PRINT_LIMIT)
     context = {
@@ -188,7 +213,7 @@ def review_mark(request):
         raise PermissionDenied("Only the team's members and lead mark its week reviewed.")
     form = WeeklyReviewForm(request.POST)
     if not form.is_valid():
-        scope = ReviewScope.of(QueryDict(f"team={team.pk}"))
+        scope = ReviewScope.of(QueryDict(f"team={team.pk}"), request.user)
         context = _review_context(request, scope, review_form=form)
         return render(request, REVIEW, context, status=422)
     marked, created = weekly_review_mark(
@@ -234,22 +259,22 @@ def _snooze_form(item: ActionItem, data=None, *, today) -> SnoozeForm:
 
 
 def _saved_row(request, pk: int):
-    response = _row(request, _item(pk), saved=True)
+    response = _row(request, _item(request.user, pk), saved=True)
     return trigger_client_event(response, CHANGED_EVENT, {"id": pk})
 
 
 @require_GET
 def item_row(request, pk: int):
-    return _row(request, _item(pk))
+    return _row(request, _item(request.user, pk))
 
 
 @require_http_methods(["GET", "POST"])
 def item_update(request, pk: int):
-    item = _item(pk)
+    item = _editable_item(request, pk)
     if request.method == "GET":
         form = _update_form(item)
         return render(request, f"{REVIEW}#item-form", {"item": item, "form": form})
-    form = _update_form(_item(pk), request.POST)
+    form = _update_form(_item(request.user, pk), request.POST)
     if not form.is_valid():
         return render(request, f"{REVIEW}#item-form", {"item": item, "form": form}, status=422)
     changes = {k: v for k, v in form.cleaned_data.items() if k != "base_version"}
@@ -259,7 +284,7 @@ def item_update(request, pk: int):
     if result.stale:
         data = request.POST.copy()
         data["base_version"] = result.current.version
-        current = _item(pk)
+        current = _item(request.user, pk)
         return render(
             request,
             f"{REVIEW}#item-form",
@@ -275,7 +300,7 @@ def item_update(request, pk: int):
 
 @require_http_methods(["GET", "POST"])
 def item_snooze(request, pk: int):
-    item = _item(pk)
+    item = _editable_item(request, pk)
     today = timezone.localdate()
     if not item.is_open:
         message = "This item is closed; reopen it before snoozing it."
@@ -301,7 +326,7 @@ def item_snooze(request, pk: int):
         user=request.user,
     )
     if result.stale:
-        current = _item(pk)
+        current = _item(request.user, pk)
         data = request.POST.copy()
         data["base_version"] = current.version
         form = _snooze_form(current, data, today=today)
@@ -342,13 +367,14 @@ def _item_page(request, item: ActionItem, *, form=None, snooze_form=None, status
 @require_http_methods(["GET", "POST"])
 def item_detail(request, pk: int):
     item = get_object_or_404(
-        ActionItem.objects.select_related(
+        _visible_items(request.user).select_related(
             "incident__severity", "incident__owner", "owner", "team", "cause", "created_by"
         ),
         pk=pk,
     )
     if request.method == "GET":
         return _item_page(request, item)
+    require_edit(request.user, item.incident)
     form = ActionItemForm(request.POST, instance=ActionItem.objects.get(pk=pk))
     if not form.is_valid():
         return _item_page(request, item, form=form, status=422)
@@ -408,7 +434,9 @@ def nag_preferences(request):
 
 @require_http_methods(["GET", "POST"])
 def review_meetings(request, ref: str):
-    incident = incident_for_ref(ref)
+    incident = incident_for(request.user, ref)
+    if request.method == "POST":
+        require_edit(request.user, incident)
     meeting = ReviewMeeting(incident=incident, recorded_by=request.user)
     form = ReviewMeetingForm(
         request.POST or None, instance=meeting, initial={"held_on": timezone.localdate()}

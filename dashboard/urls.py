@@ -6,4 +6,7 @@ urlpatterns = [
     path("", views.dashboard, name="dashboard"),
     path("incidents/", views.incident_list, name="incident-list"),
     path("incidents/new/", views.incident_new, name="incident-new"),
+    path("teams/", views.team_list, name="team-list"),
+    path("teams/<slug:slug>/", views.team_detail, name="team"),
+    path("audit/", views.audit_log, name="audit-log"),
 ]

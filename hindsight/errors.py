@@ -19,7 +19,8 @@ def bad_request(request, exception=None):
         request,
         400,
         "That request could not be understood",
-        "It may be too large or malformed. Go back and try again with less.",
+        str(exception or "")
+        or "It may be too large or malformed. Go back and try again with less.",
     )
 
 
@@ -28,7 +29,7 @@ def permission_denied(request, exception=None):
         request,
         403,
         "Not allowed",
-        "You do not have permission to do that. Ask the incident owner.",
+        str(exception or "") or "You do not have permission to do that. Ask the incident owner.",
     )
 
 

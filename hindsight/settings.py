@@ -300,6 +300,9 @@ LOGGING = {
             "propagate": False,
         },
         "django.request": {"filters": ["redact_share_tokens"]},
+        # Axes says "Deleted 0 failed login attempts" at INFO on every sign-in: lock-outs and
+        # warnings are what an operator needs from it.
+        "axes": {"level": "WARNING"},
         "django.server": {
             "handlers": ["console"],
             "filters": ["redact_share_tokens"],

@@ -30,11 +30,16 @@ def incident_update(
     user,
     responders: Iterable | None = None,
     services: Iterable | None = None,
+    viewers: Iterable | None = None,
     **changes,
 ) -> SaveResult:
     m2m = {
         name: values
-        for name, values in (("responders", responders), ("services", services))
+        for name, values in (
+            ("responders", responders),
+            ("services", services),
+            ("viewers", viewers),
+        )
         if values is not None
     }
     return block_save(

@@ -3,12 +3,37 @@ from __future__ import annotations
 from django import forms
 from django.contrib.auth import get_user_model
 
-from incidents.models import Incident, Service, Severity, Team, TimelineEntry
+from incidents.models import AuditEntry, Incident, Service, Severity, Team, TimelineEntry
 from kernel.forms import VersionedForm
 from kernel.text import display_name
 from kernel.widgets import IsoDateTimeField
 
 User = get_user_model()
+
+
+class IncidentTimeField(IsoDateTimeField):
+    """A moment of an incident: a real one, in the years an incident can happen.
+
+    Year 1 or 9999 in a far time zone would not fit the database (or the arithmetic of
+    durations) once turned into UTC; it is a slip of the keyboard, answered in words.
+    """
+
+    EARLIEST_YEAR = 1970
+    LATEST_YEAR = 2999
+
+    def to_python(self, value):
+        try:
+            moment = super().to_python(value)
+        except forms.ValidationError as error:
+            if getattr(error, "code", None) == "out_of_range":
+                raise forms.ValidationError(self._out_of_range(), "out_of_range") from None
+            raise
+        if moment is not None and not (self.EARLIEST_YEAR <= moment.year <= self.LATEST_YEAR):
+            raise forms.ValidationError(self._out_of_range())
+        return moment
+
+    def _out_of_range(self) -> str:
+        return f"Pick a time between the years {self.EARLIEST_YEAR} and {self.LATEST_YEAR}."
 
 
 class PersonChoiceField(forms.ModelChoiceField):
@@ -27,18 +52,29 @@ class SeverityChoiceField(forms.ModelChoiceField):
 
 
 INCIDENT_FIELD_CLASSES = {
+    "started_at": IncidentTimeField,
+    "detected_at": IncidentTimeField,
+    "mitigated_at": IncidentTimeField,
+    "resolved_at": IncidentTimeField,
     "owner": PersonChoiceField,
     "responders": PeopleChoiceField,
     "severity": SeverityChoiceField,
-    "started_at": IsoDateTimeField,
-    "detected_at": IsoDateTimeField,
-    "mitigated_at": IsoDateTimeField,
-    "resolved_at": IsoDateTimeField,
 }
 INCIDENT_WIDGETS = {
     "responders": forms.SelectMultiple(attrs={"size": 4}),
     "services": forms.SelectMultiple(attrs={"size": 4}),
 }
+
+
+def private_audience(incident: Incident | None) -> str:
+    """Who will see the incident when it is private, in words, for the form to say."""
+    team = incident.team if incident is not None and incident.team_id else None
+    team_words = f"the members and lead of {team}" if team else "the owning team (none yet)"
+    return (
+        f"When private, only the incident owner, the responders, {team_words}, the people "
+        "listed under “Also visible to”, and admins see it; for everyone else it does not "
+        "exist, in lists, search, reminders and Slack alike."
+    )
 
 
 class IncidentCreateForm(forms.ModelForm):
@@ -56,7 +92,11 @@ class IncidentCreateForm(forms.ModelForm):
         ]
         field_classes = INCIDENT_FIELD_CLASSES
         widgets = INCIDENT_WIDGETS
-        help_texts = {"started_at": "When it began for users, to the second if you know it."}
+        help_texts = {
+            "started_at": "When it began for users, to the second if you know it.",
+            "private": "When private, only you, the responders, the owning team's members "
+            "and lead, and admins see it.",
+        }
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -83,22 +123,30 @@ class IncidentHeaderForm(VersionedForm, forms.ModelForm):
             "services",
             "customer_facing",
             "private",
+            "viewers",
         ]
-        field_classes = INCIDENT_FIELD_CLASSES
-        widgets = INCIDENT_WIDGETS
+        field_classes = {**INCIDENT_FIELD_CLASSES, "viewers": PeopleChoiceField}
+        widgets = {**INCIDENT_WIDGETS, "viewers": forms.SelectMultiple(attrs={"size": 4})}
+        labels = {"viewers": "Also visible to"}
+
+    # Who may see and manage the incident: only its owner, its team's lead and admins change
+    # these (everyone else gets them disabled, and a disabled field ignores what is posted).
+    MANAGED_FIELDS = ("owner", "responders", "team", "private", "viewers")
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["severity"].empty_label = None
         self.fields["owner"].queryset = User.objects.filter(is_active=True).order_by("first_name")
         self.fields["responders"].queryset = self.fields["owner"].queryset
+        self.fields["viewers"].queryset = self.fields["owner"].queryset
+        self.fields["private"].help_text = private_audience(self.instance)
 
 
 class TimelineEntryForm(VersionedForm, forms.ModelForm):
     class Meta:
         model = TimelineEntry
         fields = ["occurred_at", "kind", "text"]
-        field_classes = {"occurred_at": IsoDateTimeField}
+        field_classes = {"occurred_at": IncidentTimeField}
         widgets = {"text": forms.Textarea(attrs={"rows": 2})}
         labels = {"occurred_at": "Time", "text": "What happened"}
 
@@ -138,3 +186,33 @@ class IncidentFilterForm(forms.Form):
         if data["service"]:
             queryset = queryset.filter(services=data["service"])
         return queryset
+
+
+class TeamForm(forms.ModelForm):
+    """What a team's lead changes about the team: who is in it, how it is reminded, its Slack."""
+
+    class Meta:
+        model = Team
+        fields = ["members", "nag_every_days", "nag_escalate_after", "slack_webhook_url"]
+        field_classes = {"members": PeopleChoiceField}
+        widgets = {"members": forms.SelectMultiple(attrs={"size": 8})}
+        labels = {"slack_webhook_url": "Slack webhook URL"}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["members"].queryset = User.objects.filter(is_active=True).order_by(
+            "first_name", "username"
+        )
+        self.fields[
+            "members"
+        ].help_text = (
+            "Members see the team's private incidents. Hold Ctrl (⌘ on a Mac) to pick several."
+        )
+
+
+class AuditFilterForm(forms.Form):
+    action = forms.ChoiceField(
+        label="What happened",
+        required=False,
+        choices=[("", "Anything"), *AuditEntry.Action.choices],
+    )

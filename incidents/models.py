@@ -140,11 +140,19 @@ class Incident(models.Model):
     )
     customer_facing = models.BooleanField(default=False)
     private = models.BooleanField(
-        default=False, help_text="Visible only to the team and responders (enforced later)."
+        default=False,
+        help_text="Seen only by the incident owner, the responders, the owning team, the "
+        "people added as viewers below, and admins.",
+    )
+    viewers = models.ManyToManyField(
+        settings.AUTH_USER_MODEL,
+        blank=True,
+        related_name="viewable_incidents",
+        help_text="People outside the team who may read a private incident.",
     )
     version = models.PositiveIntegerField(default=1, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
-    history = HistoricalRecords(m2m_fields=[responders, services])
+    history = HistoricalRecords(m2m_fields=[responders, services, viewers])
 
     class Meta:
         ordering = ["-started_at", "-number"]
@@ -237,3 +245,65 @@ class TimelineEntry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.occurred_at:%Y-%m-%d %H:%M:%S} {self.get_kind_display()}"
+
+
+class Organisation(models.Model):
+    """The settings that hold for everyone: one row, made on first use."""
+
+    members_edit_any_postmortem = models.BooleanField(
+        "members may edit any postmortem",
+        default=True,
+        help_text="Anyone signed in (except read-only accounts) may edit the document of a "
+        "non-private incident, the blameless way. Off: only its owner, responders, team and "
+        "admins.",
+    )
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = "organisation settings"
+        verbose_name_plural = "organisation settings"
+        constraints = [models.CheckConstraint(condition=Q(pk=1), name="organisation_singleton")]
+
+    def __str__(self) -> str:
+        return "Organisation settings"
+
+    def save(self, *args, **kwargs) -> None:
+        self.pk = 1
+        super().save(*args, **kwargs)
+
+    @classmethod
+    def current(cls) -> Organisation:
+        return cls.objects.get_or_create(pk=1)[0]
+
+
+class AuditEntry(models.Model):
+    """Something done to who may see or do what: written once, never edited."""
+
+    class Action(models.TextChoices):
+        ROLE_CHANGED = "role", "Role changed"
+        MEMBERSHIP_CHANGED = "membership", "Team membership changed"
+        TEAM_SETTINGS_CHANGED = "team-settings", "Team settings changed"
+        ACCESS_CHANGED = "access", "Who is on the incident changed"
+        PRIVATE_CHANGED = "private", "Private flag changed"
+        PUBLISHED = "published", "Postmortem published"
+        SHARE_LINK_MADE = "link-made", "Share link made"
+        SHARE_LINK_REVOKED = "link-revoked", "Share link revoked"
+        ADMIN_VIEWED_PRIVATE = "admin-view", "Admin viewed a private incident"
+        SSO_SIGN_IN = "sso", "Signed in through single sign-on"
+        SETTINGS_CHANGED = "settings", "Organisation settings changed"
+
+    at = models.DateTimeField(default=timezone.now, db_index=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    action = models.CharField(max_length=20, choices=Action)
+    target = models.CharField(max_length=200, help_text="What it was done to, in words.")
+    detail = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-at", "-id"]
+        verbose_name_plural = "audit entries"
+        indexes = [models.Index(fields=["action", "-at"])]
+
+    def __str__(self) -> str:
+        return f"{self.at:%Y-%m-%d %H:%M} {self.get_action_display()}: {self.target}"

@@ -6,7 +6,7 @@ taken from the provider's claims, so the provider stays the one place they are m
 - each value of the OIDC_TEAMS_CLAIM claim that names a team (its slug or name, in any case)
   makes them a member of it, and they leave the teams it no longer names;
 - OIDC_ADMIN_GROUP in that claim makes them an admin (and its absence takes that away);
-- OIDC_VIEWER_GROUP puts them in the read-only "Viewers" group.
+- OIDC_VIEWER_GROUP puts them in the "Read-only" group of viewers.
 """
 
 from __future__ import annotations
@@ -31,17 +31,20 @@ from django.db.models import Max, Q
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render, resolve_url
 from django.utils import timezone
+from django.views.decorators.http import require_GET
 from mozilla_django_oidc.auth import OIDCAuthenticationBackend, default_username_algo
 from mozilla_django_oidc.views import (
     OIDCAuthenticationCallbackView,
     OIDCAuthenticationRequestView,
 )
 
-from incidents.models import Team
+from incidents.audit import audit
+from incidents.models import AuditEntry, Team
+from incidents.policy import READ_ONLY_GROUP
 
 logger = logging.getLogger(__name__)
 
-VIEWER_GROUP = "Viewers"
+VIEWER_GROUP = READ_ONLY_GROUP
 LOGIN_TEMPLATE = "registration/login.html"
 
 
@@ -121,11 +124,8 @@ def _minutes_until_unlocked(username: str, address: str) -> int:
 
 def on_sso_sign_in(user, claims: dict) -> None:
     """Called after each single sign-on, once the claims are applied: the audit log's entry."""
-    logger.info(
-        "single sign-on: %s signed in (teams: %s)",
-        user.get_username(),
-        ", ".join(user.teams.values_list("slug", flat=True)) or "none",
-    )
+    teams = ", ".join(user.teams.values_list("slug", flat=True)) or "none"
+    audit(user, AuditEntry.Action.SSO_SIGN_IN, user, f"Teams: {teams}.")
 
 
 def _claimed_groups(claims: dict) -> list[str]:
@@ -225,5 +225,6 @@ class SignOnCallbackView(OIDCAuthenticationCallbackView):
         return super().login_failure()
 
 
-sso_start = _only_when_configured(OIDCAuthenticationRequestView.as_view())
-sso_callback = _only_when_configured(SignOnCallbackView.as_view())
+# The provider sends people back with a GET; nothing here takes a POST.
+sso_start = require_GET(_only_when_configured(OIDCAuthenticationRequestView.as_view()))
+sso_callback = require_GET(_only_when_configured(SignOnCallbackView.as_view()))

@@ -1,6 +1,7 @@
 from django.contrib import admin
 from simple_history.admin import SimpleHistoryAdmin
 
+from incidents.admin import VisibleIncidentsOnly
 from kernel.admin import delivery_log
 from postmortems.models import (
     Cause,
@@ -21,7 +22,7 @@ class SectionInline(admin.StackedInline):
 
 
 @admin.register(Postmortem)
-class PostmortemAdmin(SimpleHistoryAdmin):
+class PostmortemAdmin(VisibleIncidentsOnly, SimpleHistoryAdmin):
     list_display = ["incident", "template", "status", "due_at"]
     list_filter = ["status", "template"]
     raw_id_fields = ["incident"]
@@ -29,7 +30,8 @@ class PostmortemAdmin(SimpleHistoryAdmin):
 
 
 @admin.register(Section)
-class SectionAdmin(SimpleHistoryAdmin):
+class SectionAdmin(VisibleIncidentsOnly, SimpleHistoryAdmin):
+    incident_path = "postmortem__incident"
     list_display = ["title", "postmortem", "position", "version"]
     raw_id_fields = ["postmortem"]
 
@@ -40,28 +42,33 @@ class WhyInline(admin.TabularInline):
 
 
 @admin.register(Cause)
-class CauseAdmin(SimpleHistoryAdmin):
+class CauseAdmin(VisibleIncidentsOnly, SimpleHistoryAdmin):
+    incident_path = "postmortem__incident"
     list_display = ["statement", "kind", "postmortem"]
     raw_id_fields = ["postmortem"]
     inlines = [WhyInline]
 
 
 @admin.register(Why)
-class WhyAdmin(SimpleHistoryAdmin):
+class WhyAdmin(VisibleIncidentsOnly, SimpleHistoryAdmin):
+    incident_path = "cause__postmortem__incident"
     list_display = ["question", "cause", "position"]
     raw_id_fields = ["cause"]
 
 
 @admin.register(ConflictCopy)
-class ConflictCopyAdmin(SimpleHistoryAdmin):
+class ConflictCopyAdmin(VisibleIncidentsOnly, SimpleHistoryAdmin):
+    incident_path = "section__postmortem__incident"
     list_display = ["section", "author", "created_at", "resolution"]
     list_filter = ["resolution"]
     raw_id_fields = ["section", "author", "resolved_by"]
 
 
 @admin.register(Publication)
-class PublicationAdmin(admin.ModelAdmin):
+class PublicationAdmin(VisibleIncidentsOnly, admin.ModelAdmin):
     """Publications are what stakeholders were shown: kept as they were, never edited."""
+
+    incident_path = "postmortem__incident"
 
     list_display = ["postmortem", "number", "published_at", "published_by"]
     readonly_fields = [
@@ -84,7 +91,8 @@ class PublicationAdmin(admin.ModelAdmin):
 
 
 @admin.register(ShareLink)
-class ShareLinkAdmin(admin.ModelAdmin):
+class ShareLinkAdmin(VisibleIncidentsOnly, admin.ModelAdmin):
+    incident_path = "postmortem__incident"
     list_display = [
         "label",
         "postmortem",

@@ -7,7 +7,9 @@ import re
 from django.http import Http404
 from django.utils import timezone
 
+from incidents.audit import audit_admin_view
 from incidents.models import REF_PREFIX, Incident
+from incidents.policy import is_audited_view, visible_incidents
 from kernel.kinds import document_lists, document_prefetch, page_registry
 
 REF_PATTERN = re.compile(rf"^{REF_PREFIX}(\d{{1,9}})$", re.IGNORECASE)
@@ -20,23 +22,38 @@ def incident_number(ref: str) -> int:
     return int(match.group(1))
 
 
-def incident_for_ref(ref: str) -> Incident:
+def _visible(user, queryset, ref: str) -> Incident:
+    """One incident `user` may see; anyone else is told it does not exist."""
     try:
-        return Incident.objects.select_related("severity", "postmortem").get(
-            number=incident_number(ref)
-        )
+        incident = visible_incidents(user, queryset).get(number=incident_number(ref))
     except Incident.DoesNotExist:
         raise Http404("No incident with that reference") from None
+    if is_audited_view(user, incident):
+        audit_admin_view(user, incident)
+    return incident
+
+
+def incident_for(user, ref: str) -> Incident:
+    """The incident a URL names, for a user who may see it (404 for anyone else)."""
+    return _visible(user, Incident.objects.select_related("severity", "team", "postmortem"), ref)
+
+
+def document_for(user, ref: str) -> Incident:
+    """The incident with its whole document, for a user who may see it (404 otherwise)."""
+    return _visible(user, _document_queryset(), ref)
 
 
 def document_for_ref(ref: str) -> Incident:
-    """The incident with everything its document page shows, prefetched."""
-    queryset = Incident.objects.select_related("severity", "owner", "team", "postmortem")
-    queryset = queryset.prefetch_related(*document_prefetch())
+    """The whole document with no one's access asked: for share links and background jobs."""
     try:
-        return queryset.get(number=incident_number(ref))
+        return _document_queryset().get(number=incident_number(ref))
     except Incident.DoesNotExist:
         raise Http404("No incident with that reference") from None
+
+
+def _document_queryset():
+    queryset = Incident.objects.select_related("severity", "owner", "team", "postmortem")
+    return queryset.prefetch_related(*document_prefetch())
 
 
 def document_context(incident: Incident) -> dict:

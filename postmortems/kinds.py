@@ -67,7 +67,7 @@ INCIDENT = BlockKind(
     describe=lambda record: "Incident details",
     form=IncidentHeaderForm,
     update=incident_update,
-    m2m_fields=("responders", "services"),
+    m2m_fields=("responders", "services", "viewers"),
     after_save=postmortem_sync_due,
     prefetch=("services", "responders"),
 )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from datetime import timedelta
+from datetime import UTC, timedelta
 
 from asgiref.sync import sync_to_async
 from django.core.handlers.asgi import ASGIRequest
@@ -14,12 +14,14 @@ from django.utils.dateparse import parse_datetime
 from django.views.decorators.http import require_GET, require_POST
 
 from hindsight.bus import LOST, BusUnavailable, get_bus
+from incidents.policy import can_view, require_edit
+from kernel.forms import MAX_VERSION
 from kernel.history import history_sources
 from kernel.kinds import kind_named
 from kernel.live import PING_SECONDS, block_event, document_channel, release_connection, sse
 from kernel.merge import edits_between
 from kernel.text import display_name, initials
-from postmortems.document import document_for_ref, incident_for_ref
+from postmortems.document import document_for, incident_for
 from postmortems.editing import section_update
 from postmortems.models import ConflictCopy
 from postmortems.views import editable_kind, list_response
@@ -29,23 +31,41 @@ POLL_OVERLAP = timedelta(seconds=5)
 HISTORY_ACTIONS = {"+": "created", "-": "deleted"}
 
 
-def _incident_id_for_ref(ref: str) -> int:
+def _incident_id_for(user, ref: str) -> int:
     """Look the incident up, then give the connection back: a stream may stay open for hours."""
     try:
-        return incident_for_ref(ref).pk
+        return incident_for(user, ref).pk
     finally:
         release_connection()
 
 
+def _still_visible(user, incident_id: int) -> bool:
+    """Asked again whenever who is on the incident may have changed; the connection goes back."""
+    from incidents.models import Incident
+
+    try:
+        incident = Incident.objects.select_related("team").filter(pk=incident_id).first()
+        return incident is not None and can_view(user, incident)
+    finally:
+        release_connection()
+
+
+def _may_change_access(event: dict) -> bool:
+    """Events after which a stream asks again whether its person may still see the incident."""
+    return event.get("type") == "access" or event.get("kind") == "incident"
+
+
+@require_GET
 async def document_events(request, ref: str):
     """Server-Sent Events for one document: catch-up after Last-Event-ID, then live events."""
-    if not isinstance(request, ASGIRequest):
-        # A WSGI server would have to buffer an endless stream: let the page poll instead.
-        return HttpResponse("Live updates need the ASGI server; the page polls.", status=503)
     user = await request.auser()
     if not user.is_authenticated:
         return HttpResponse(status=401)
-    incident_id = await sync_to_async(_incident_id_for_ref)(ref)
+    # Access first: whoever may not see the incident learns nothing, not even the server kind.
+    incident_id = await sync_to_async(_incident_id_for)(user, ref)
+    if not isinstance(request, ASGIRequest):
+        # A WSGI server would have to buffer an endless stream: let the page poll instead.
+        return HttpResponse("Live updates need the ASGI server; the page polls.", status=503)
     channel = document_channel(incident_id)
     bus = get_bus()
     last_id = request.headers.get("Last-Event-ID") or request.GET.get("last_event_id") or ""
@@ -63,14 +83,23 @@ async def document_events(request, ref: str):
                 yield sse("reset", {"reason": "missed too much"})
             else:
                 for event_id, event in missed:
-                    yield sse("change", event, event_id)
+                    if event.get("type") != "access":
+                        yield sse("change", event, event_id)
             yield sse("ready", {"caught_up": len(missed or ())})
             while True:
                 item = await subscription.get(PING_SECONDS)
+                if item is LOST:
+                    return  # the page reconnects, or falls back to polling
+                # Access removed (a header change, a team change, an account switched off):
+                # the stream ends at once rather than at its next reconnect.
+                recheck = item is None or _may_change_access(item[1])
+                if recheck and not await sync_to_async(_still_visible)(user, incident_id):
+                    yield sse("gone", {"reason": "You no longer have access to this incident."})
+                    return
                 if item is None:
                     yield ": ping\n\n"
-                elif item is LOST:
-                    return  # the page reconnects, or falls back to polling
+                elif item[1].get("type") == "access":
+                    continue
                 else:
                     event_id, event = item
                     name = "presence" if event.get("type") == "presence" else "change"
@@ -89,9 +118,12 @@ async def document_events(request, ref: str):
 @require_GET
 def document_changes(request, ref: str):
     """What changed since a moment, from the history tables: the polling fallback."""
-    incident = incident_for_ref(ref)
+    incident = incident_for(request.user, ref)
     now = timezone.now()
-    since = parse_datetime(request.GET.get("since", "")) or now
+    try:
+        since = _since(request.GET.get("since", ""), now)
+    except ValueError as error:
+        return JsonResponse({"error": str(error)}, status=400)
     changes = []
     for name, queryset in history_sources(incident).items():
         kind = kind_named(name)
@@ -107,10 +139,27 @@ def document_changes(request, ref: str):
     return JsonResponse({"now": now.isoformat(), "changes": changes})
 
 
+def _since(value: str, now):
+    """The moment a poll asks from: now when not given; a ValueError in words when impossible."""
+    if not value:
+        return now
+    try:
+        since = parse_datetime(value)
+    except ValueError:
+        since = None  # well formed but no such moment (month 13, hour 25)
+    if since is None:
+        raise ValueError("“since” must be a date and time like 2026-01-31T09:30:00Z.")
+    if timezone.is_naive(since):
+        since = timezone.make_aware(since, UTC)
+    if not (now - timedelta(days=365 * 100) <= since <= now + POLL_OVERLAP):
+        raise ValueError("“since” must be a moment in the last hundred years, not the future.")
+    return since
+
+
 @require_POST
 def presence_beat(request, ref: str):
     """A page says it is still open, and which block (if any) its person is editing."""
-    incident = incident_for_ref(ref)
+    incident = incident_for(request.user, ref)
     channel = document_channel(incident.pk)
     tab = request.POST.get("tab", "")[:40]
     editing = request.POST.get("editing", "")[:60]
@@ -129,7 +178,7 @@ def presence_beat(request, ref: str):
 
 @require_POST
 def presence_leave(request, ref: str):
-    incident = incident_for_ref(ref)
+    incident = incident_for(request.user, ref)
     channel = document_channel(incident.pk)
     bus = get_bus()
     bus.presence_leave(channel, f"{request.user.pk}:{request.POST.get('tab', '')[:40]}")
@@ -140,7 +189,8 @@ def presence_leave(request, ref: str):
 @require_POST
 def block_autosave(request, ref: str, kind: str, pk: int):
     """Save a block's text as it is typed; merge with saves made in between, or keep a copy."""
-    incident = incident_for_ref(ref)
+    incident = incident_for(request.user, ref)
+    require_edit(request.user, incident)
     kind_ = editable_kind(kind)
     if kind_.autosave_field is None:
         raise Http404("Blocks of this kind are saved with their form")
@@ -153,6 +203,13 @@ def block_autosave(request, ref: str, kind: str, pk: int):
         base_version = None
     if text is None or base_version is None:
         return JsonResponse({"error": "The save carried no text or no version."}, status=400)
+    if not 1 <= base_version <= MAX_VERSION:
+        return JsonResponse({"error": "The save carried a version no text can have."}, status=400)
+    if "\x00" in text:
+        return JsonResponse(
+            {"error": "The text holds a NUL character, which cannot be saved; remove it."},
+            status=400,
+        )
     limit = kind_.model._meta.get_field(field).max_length
     if limit and len(text) > limit:
         # Nothing is saved, so nothing is cut: the page keeps the whole text in its draft and
@@ -199,7 +256,8 @@ def block_autosave(request, ref: str, kind: str, pk: int):
 @require_POST
 def conflict_resolve(request, ref: str, pk: int):
     """Keep mine, keep theirs, or edit both: the choice offered beside a conflict copy."""
-    incident = incident_for_ref(ref)
+    incident = incident_for(request.user, ref)
+    require_edit(request.user, incident)
     try:
         copy = ConflictCopy.objects.select_related("section").get(
             pk=pk, section__postmortem__incident=incident
@@ -237,4 +295,4 @@ def block_list(request, ref: str, kind: str):
         if not raw.isdigit() or len(raw) > 12:
             raise Http404("No such list")
         parent_id = int(raw)
-    return list_response(request, document_for_ref(ref), kind_, parent_id)
+    return list_response(request, document_for(request.user, ref), kind_, parent_id)

@@ -44,6 +44,10 @@ class PublishForm(NoColonMixin, forms.Form):
     confirmed = forms.BooleanField(required=False, widget=forms.HiddenInput)
 
 
+# A link that should outlive this is one that should not expire: leave the day empty.
+LONGEST_EXPIRY = timedelta(days=5 * 366)
+
+
 class ShareLinkForm(NoColonMixin, forms.ModelForm):
     expires_on = IsoDateField(
         required=False,
@@ -59,8 +63,14 @@ class ShareLinkForm(NoColonMixin, forms.ModelForm):
 
     def clean_expires_on(self):
         day = self.cleaned_data.get("expires_on")
-        if day is not None and day < timezone.localdate():
+        today = timezone.localdate()
+        if day is not None and day < today:
             raise forms.ValidationError("Pick today or a later day.")
+        if day is not None and day > today + LONGEST_EXPIRY:
+            raise forms.ValidationError(
+                "Pick a day within five years, or leave it empty to keep the link until it "
+                "is revoked."
+            )
         return day
 
     def expires_at(self) -> datetime | None:

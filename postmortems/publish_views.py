@@ -1,15 +1,14 @@
 """The publishing page (review, publish, stakeholder links) and the exports.
 
-Publishing and making links are for the people on the incident and for staff; the exports are
-for anyone signed in, like the document page itself. Every form works as a plain POST and, with
-htmx, swaps its own part of the page.
+Publishing and making links are for the incident owner, its team's lead and admins (see
+incidents.policy); the exports are for anyone who may read the document. Every form works as
+a plain POST and, with htmx, swaps its own part of the page.
 """
 
 from __future__ import annotations
 
 from asgiref.sync import sync_to_async
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -17,7 +16,8 @@ from django.views.decorators.http import require_GET, require_POST
 from django.views.decorators.vary import vary_on_headers
 
 from incidents.models import Incident
-from postmortems.document import document_for_ref
+from incidents.policy import require_manage
+from postmortems.document import document_for
 from postmortems.export import (
     PdfUnavailable,
     export_filename,
@@ -32,7 +32,6 @@ from postmortems.publishing.checklist import missing, publish_checklist, resolut
 from postmortems.publishing.summary import summary_deliveries, summary_queue, summary_targets
 from postmortems.publishing.workflow import (
     PublishingRefused,
-    can_manage,
     incident_resolve_at_entry,
     latest_publication,
     postmortem_publish,
@@ -48,9 +47,8 @@ PANEL_PARTS = ("review", "links")
 
 
 def _managed_incident(request, ref: str) -> Incident:
-    incident = document_for_ref(ref)
-    if not can_manage(request.user, incident):
-        raise PermissionDenied("Only the people on the incident can publish or share it.")
+    incident = document_for(request.user, ref)
+    require_manage(request.user, incident)
     return incident
 
 
@@ -116,7 +114,7 @@ def publish_submit(request, ref: str):
         postmortem_submit_for_review(postmortem=incident.postmortem, user=request.user)
     except PublishingRefused as refused:
         return _render(request, incident, "review", status=409, refused=refused.message)
-    return _done(request, document_for_ref(ref), "review", "Sent for review.")
+    return _done(request, document_for(request.user, ref), "review", "Sent for review.")
 
 
 @require_POST
@@ -131,7 +129,7 @@ def publish_return(request, ref: str):
         )
     except PublishingRefused as refused:
         return _render(request, incident, "review", status=409, refused=refused.message)
-    return _done(request, document_for_ref(ref), "review", "Back to draft.")
+    return _done(request, document_for(request.user, ref), "review", "Back to draft.")
 
 
 def _refused(request, incident: Incident, refused: PublishingRefused, form: PublishForm):
@@ -184,7 +182,7 @@ def publish(request, ref: str):
     sent = (
         " The summary is on its way." if summary_deliveries([publication])[publication.pk] else ""
     )
-    return _done(request, document_for_ref(ref), "review", f"Published.{sent}")
+    return _done(request, document_for(request.user, ref), "review", f"Published.{sent}")
 
 
 @require_POST
@@ -204,7 +202,7 @@ def publish_resolve(request, ref: str):
     except PublishingRefused as refused:
         return _render(request, incident, "review", status=409, refused=refused.message)
     when = resolved.resolved_at.isoformat(sep=" ", timespec="minutes")
-    return _done(request, document_for_ref(ref), "review", f"Marked resolved at {when}.")
+    return _done(request, document_for(request.user, ref), "review", f"Marked resolved at {when}.")
 
 
 @require_POST
@@ -230,7 +228,7 @@ def summary_send(request, ref: str):
             refused="There is nowhere to send it: no mailing list is set and no team "
             "involved has a Slack webhook.",
         )
-    return _done(request, document_for_ref(ref), "review", "The summary is on its way.")
+    return _done(request, document_for(request.user, ref), "review", "The summary is on its way.")
 
 
 @require_POST
@@ -265,7 +263,7 @@ def share_link_withdraw(request, ref: str, pk: int):
 
 @require_GET
 def export_markdown(request, ref: str):
-    incident = document_for_ref(ref)
+    incident = document_for(request.user, ref)
     response = HttpResponse(markdown_export(incident), content_type="text/markdown; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{export_filename(incident, "md")}"'
     return response
@@ -274,7 +272,8 @@ def export_markdown(request, ref: str):
 @require_GET
 async def export_pdf(request, ref: str):
     """Chromium takes a second or two: it runs off the thread that serves the sync views."""
-    incident = await sync_to_async(document_for_ref)(ref)
+    user = await request.auser()
+    incident = await sync_to_async(document_for)(user, ref)
     paper = paper_for(request.headers.get("Accept-Language", ""))
     html = await sync_to_async(printable_html)(incident, paper=paper)
     try:

@@ -18,6 +18,7 @@ from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
+from incidents.audit import Action, audit
 from kernel.live import document_event_on_commit
 from postmortems.document import document_for_ref
 from postmortems.models import Postmortem, Publication, ShareLink
@@ -59,6 +60,10 @@ def share_link_create(
     )
     link.full_clean()
     link.save()
+    shows = "the working draft" if share_draft else "the published version"
+    names = ", names hidden" if hide_names else ""
+    until = f"expires {expires_at:%Y-%m-%d %H:%M}" if expires_at else "never expires"
+    audit(user, Action.SHARE_LINK_MADE, postmortem.incident, f"“{label}”: {shows}{names}, {until}.")
     return link, token
 
 
@@ -69,6 +74,7 @@ def share_link_revoke(*, link: ShareLink, user) -> bool:
             revoked_at=timezone.now(), revoked_by=user
         )
         if revoked:
+            audit(user, Action.SHARE_LINK_REVOKED, link.postmortem.incident, f"“{link.label}”.")
             # Open reader pages check their link again on any event: this one closes them.
             document_event_on_commit(
                 link.postmortem.incident_id, {"type": "share-link", "action": "revoked"}
@@ -114,8 +120,71 @@ class StakeholderView:
     fingerprint: str
 
 
-def _without_names(document: dict) -> dict:
-    """Names left out everywhere but the timeline (whose text is the team's own account)."""
+def people_by_role(incident) -> list[tuple[object, str]]:
+    """Everyone on the incident with the role a reader is told instead of their name."""
+    roles: dict[int, tuple[object, str]] = {}
+    if incident.owner is not None:
+        roles[incident.owner.pk] = (incident.owner, "the incident owner")
+    if incident.team is not None and incident.team.lead is not None:
+        roles.setdefault(incident.team.lead.pk, (incident.team.lead, "the team lead"))
+    responders = [p for p in incident.responders.order_by("pk") if p.pk not in roles]
+    for number, person in enumerate(responders, start=1):
+        roles[person.pk] = (person, f"responder {number}")
+    others = [item.owner for item in incident.action_items.select_related("owner")]
+    others += [entry.added_by for entry in incident.timeline.select_related("added_by")]
+    for person in others:
+        if person is not None and person.pk not in roles:
+            roles[person.pk] = (person, "a colleague")
+    return list(roles.values())
+
+
+# Short first or last names ("Al", "Bo") would match too many ordinary words.
+SHORTEST_NAME_PART = 3
+
+
+def name_replacer(people: list[tuple[object, str]]):
+    """A function that turns every name of these people in a text into their role."""
+    spellings: dict[str, str] = {}
+    for person, role in people:
+        full = person.get_full_name().strip()
+        for spelling in (full, person.get_username(), person.first_name, person.last_name):
+            spelling = (spelling or "").strip()
+            if len(spelling) >= SHORTEST_NAME_PART or spelling == full and spelling:
+                spellings.setdefault(spelling.casefold(), role)
+    if not spellings:
+        return lambda text: text
+    # Longest first, so "Marcus Webb" becomes one role, not "responder 1 Webb".
+    alternatives = sorted(spellings, key=len, reverse=True)
+    pattern = re.compile(
+        r"(?<!\w)(" + "|".join(re.escape(a) for a in alternatives) + r")(?!\w)", re.IGNORECASE
+    )
+
+    def replace(text: str) -> str:
+        return pattern.sub(lambda match: spellings[match.group(0).casefold()], text)
+
+    return replace
+
+
+# Keys of a reader document that are not written text: left as they are.
+_NOT_TEXT = {"ref", "key", "kind", "kind_label", "status", "status_label", "severity"}
+
+
+def _replace_names(value, replace, key: str = ""):
+    if key in _NOT_TEXT:
+        return value
+    if isinstance(value, dict):
+        return {k: _replace_names(v, replace, k) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_replace_names(item, replace, key) for item in value]
+    if isinstance(value, str):
+        return replace(value)
+    return value
+
+
+def _without_names(document: dict, people: list[tuple[object, str]]) -> dict:
+    """No one's name anywhere: the name fields emptied, and every name of someone on the
+    incident typed into the text (sections, timeline, causes, items) turned into their role."""
+    document = _replace_names(document, name_replacer(people))
     return {
         **document,
         "owner": "",
@@ -164,7 +233,7 @@ def stakeholder_view(link: ShareLink) -> StakeholderView:
         else:
             document = None
     if document is not None and link.hide_names:
-        document = _without_names(document)
+        document = _without_names(document, people_by_role(postmortem.incident))
     fingerprint = reader_document_fingerprint(
         {
             "document": document,

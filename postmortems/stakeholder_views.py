@@ -81,13 +81,23 @@ def stakeholder_content(request, token: str):
     return render(request, f"{PAGE}#content", _context(token, view))
 
 
-def _usable_link_incident(token: str) -> int | None:
-    """The incident a usable link shows, or None; the connection goes back at once."""
+def _usable_link(token: str) -> tuple[int, bool] | None:
+    """The incident a usable link shows and whether it shares the draft, or None once it is
+    unusable; the connection goes back at once."""
     try:
         link = share_link_for_token(token)
-        return link.postmortem.incident_id if link else None
+        return (link.postmortem.incident_id, link.share_draft) if link else None
     finally:
         release_connection()
+
+
+def _heard_by(event: dict, *, share_draft: bool) -> bool:
+    """What a reader's stream passes on: never presence (who has the document open); for a
+    link to the published version, only publications and status changes, never draft work."""
+    kind = event.get("type")
+    if kind in ("presence", "access", "share-link"):
+        return False
+    return share_draft or kind == "publication"
 
 
 @login_not_required
@@ -99,9 +109,10 @@ async def stakeholder_events(request, token: str):
     """
     if request.method != "GET":
         return HttpResponseNotAllowed(["GET"])
-    incident_id = await sync_to_async(_usable_link_incident)(token)
-    if incident_id is None or not isinstance(request, ASGIRequest):
-        return _gone(request, partial=True) if incident_id is None else HttpResponse(status=503)
+    usable = await sync_to_async(_usable_link)(token)
+    if usable is None or not isinstance(request, ASGIRequest):
+        return _gone(request, partial=True) if usable is None else HttpResponse(status=503)
+    incident_id, share_draft = usable
     try:
         subscription = await get_bus().subscribe(document_channel(incident_id))
     except BusUnavailable:
@@ -114,10 +125,13 @@ async def stakeholder_events(request, token: str):
                 item = await subscription.get(PING_SECONDS)
                 if item is LOST:
                     return
-                if await sync_to_async(_usable_link_incident)(token) is None:
+                if await sync_to_async(_usable_link)(token) is None:
                     yield "event: gone\ndata: {}\n\n"
                     return
-                yield ": ping\n\n" if item is None else "event: change\ndata: {}\n\n"
+                if item is None:
+                    yield ": ping\n\n"
+                elif _heard_by(item[1], share_draft=share_draft):
+                    yield "event: change\ndata: {}\n\n"
         finally:
             subscription.close()
 

@@ -10,14 +10,22 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from django_htmx.http import reswap, retarget, trigger_client_event
 
 from hindsight.bus import get_bus
+from incidents.access import IncidentAccess, incident_access_audit
+from incidents.models import Incident
+from incidents.policy import can_edit, can_manage, require_edit, require_manage
 from kernel.blocks import block_create, block_delete, block_move
+from kernel.forms import MAX_VERSION
 from kernel.history import document_history, history_revert, history_runs
 from kernel.kinds import BlockKind, kind_named
 from kernel.live import document_channel
-from postmortems.document import document_context, document_for_ref, incident_for_ref
+from postmortems.document import document_context, document_for, incident_for
 
 DOCUMENT = "postmortems/document.html"
 HISTORY_RUNS_PER_PAGE = 40
+
+
+def _access_of(incident: Incident) -> IncidentAccess:
+    return IncidentAccess.of(Incident.objects.get(pk=incident.pk))
 
 
 def editable_kind(name: str) -> BlockKind:
@@ -30,13 +38,21 @@ def editable_kind(name: str) -> BlockKind:
     return kind
 
 
-def _form(kind: BlockKind, *args, instance, new: bool = False, **kwargs):
-    """A block's form, its field ids unique on a page where several blocks are open at once."""
+def _form(kind: BlockKind, *args, instance, user, incident, new: bool = False, **kwargs):
+    """A block's form, its field ids unique on a page where several blocks are open at once.
+
+    Fields only the incident's managers may change (owner, team, responders, ...) are shown
+    disabled to everyone else, and a disabled field ignores whatever is posted for it.
+    """
     form_class = kind.new_form if new else kind.form
     key = "new" if new else instance.pk
-    return form_class(
+    form = form_class(
         *args, instance=instance, auto_id=f"{kind.name}-{key}-%s", label_suffix="", **kwargs
     )
+    if not can_manage(user, incident):
+        for name in getattr(form, "MANAGED_FIELDS", ()):
+            form.fields[name].disabled = True
+    return form
 
 
 def _render_block(request, incident, kind: BlockKind, block, *, status=200, **extra):
@@ -70,7 +86,7 @@ def list_response(request, incident, kind: BlockKind, parent_id: int | None):
 def _render_list(request, ref: str, kind: BlockKind, block):
     """The list a block lives in, re-rendered, replacing the list wherever the request came from."""
     parent_id = kind.parent_id(block)
-    response = list_response(request, document_for_ref(ref), kind, parent_id)
+    response = list_response(request, document_for(request.user, ref), kind, parent_id)
     target = f"#{kind.list_partial}-{parent_id}" if parent_id else f"#{kind.list_partial}"
     return reswap(retarget(response, target), "outerHTML")
 
@@ -79,16 +95,19 @@ def _render_list(request, ref: str, kind: BlockKind, block):
 def document(request, ref: str):
     # Read the event position before the document: whatever is saved after this point is
     # replayed when the page's event stream connects, so nothing falls in between.
-    last_event_id = get_bus().last_id(document_channel(incident_for_ref(ref).pk))
-    context = document_context(document_for_ref(ref))
+    last_event_id = get_bus().last_id(document_channel(incident_for(request.user, ref).pk))
+    incident = document_for(request.user, ref)
+    context = document_context(incident)
     context["last_event_id"] = last_event_id
+    context["may_edit"] = can_edit(request.user, incident)
+    context["may_manage"] = can_manage(request.user, incident)
     return render(request, DOCUMENT, context)
 
 
 @require_http_methods(["GET", "POST"])
 def block(request, ref: str, kind: str, pk: int):
     """GET shows the block; POST saves it from the version the editor started with."""
-    incident = incident_for_ref(ref)
+    incident = incident_for(request.user, ref)
     kind_ = editable_kind(kind)
     current = kind_.get(incident, pk)
     if request.method == "GET":
@@ -96,7 +115,15 @@ def block(request, ref: str, kind: str, pk: int):
         saved = request.GET.get("saved") == "1"
         return _render_block(request, incident, kind_, current, saved=saved)
 
-    form = _form(kind_, request.POST, instance=kind_.get(incident, pk))
+    require_edit(request.user, incident)
+    who = _access_of(incident) if kind_.model is Incident else None
+    form = _form(
+        kind_,
+        request.POST,
+        instance=kind_.get(incident, pk),
+        user=request.user,
+        incident=incident,
+    )
     if not form.is_valid():
         return _render_form(request, incident, kind_, current, form, status=422)
     changes = {
@@ -117,7 +144,9 @@ def block(request, ref: str, kind: str, pk: int):
         # text that was saved in between beside it.
         data = request.POST.copy()
         data["base_version"] = result.current.version
-        stale_form = _form(kind_, data, instance=result.current)
+        stale_form = _form(
+            kind_, data, instance=result.current, user=request.user, incident=incident
+        )
         return _render_form(
             request,
             incident,
@@ -129,6 +158,8 @@ def block(request, ref: str, kind: str, pk: int):
         )
     if kind_.after_save:
         kind_.after_save(result.block)
+    if who is not None:
+        incident_access_audit(user=request.user, before=who, after=_access_of(result.block))
     response = _render_block(
         request, incident, kind_, kind_.get(incident, pk), saved=True, merged=result.merged
     )
@@ -137,25 +168,32 @@ def block(request, ref: str, kind: str, pk: int):
 
 @require_GET
 def block_edit(request, ref: str, kind: str, pk: int):
-    incident = incident_for_ref(ref)
+    incident = incident_for(request.user, ref)
+    require_edit(request.user, incident)
     kind_ = editable_kind(kind)
     current = kind_.get(incident, pk)
-    form = _form(kind_, instance=current, initial={"base_version": current.version})
+    form = _form(
+        kind_,
+        instance=current,
+        user=request.user,
+        incident=incident,
+        initial={"base_version": current.version},
+    )
     return _render_form(request, incident, kind_, current, form)
 
 
 @require_http_methods(["GET", "POST"])
 def block_new(request, ref: str, kind: str):
-    incident = incident_for_ref(ref)
+    incident = incident_for(request.user, ref)
+    require_edit(request.user, incident)
     kind_ = editable_kind(kind)
     if kind_.new_block is None:
         raise Http404("Blocks of this kind cannot be added")
     new = kind_.new_block(incident, request)
     if request.method == "GET":
-        return _render_form(
-            request, incident, kind_, new, _form(kind_, instance=new, new=True), new=True
-        )
-    form = _form(kind_, request.POST, instance=new, new=True)
+        form = _form(kind_, instance=new, new=True, user=request.user, incident=incident)
+        return _render_form(request, incident, kind_, new, form, new=True)
+    form = _form(kind_, request.POST, instance=new, new=True, user=request.user, incident=incident)
     if not form.is_valid():
         return _render_form(request, incident, kind_, new, form, new=True, status=422)
     created = block_create(block=form.instance, user=request.user)
@@ -164,7 +202,8 @@ def block_new(request, ref: str, kind: str):
 
 @require_POST
 def block_remove(request, ref: str, kind: str, pk: int):
-    incident = incident_for_ref(ref)
+    incident = incident_for(request.user, ref)
+    require_edit(request.user, incident)
     kind_ = editable_kind(kind)
     if not kind_.deletable:
         raise Http404("Blocks of this kind cannot be deleted")
@@ -173,6 +212,8 @@ def block_remove(request, ref: str, kind: str, pk: int):
         base_version = int(request.POST.get("base_version", ""))
     except ValueError:
         return HttpResponse("The delete form is missing its version.", status=400)
+    if not 1 <= base_version <= MAX_VERSION:
+        return HttpResponse("The delete form carries a version no block can have.", status=400)
     result = block_delete(block=current, base_version=base_version, user=request.user)
     if result.stale:
         return _render_block(
@@ -188,7 +229,8 @@ def block_remove(request, ref: str, kind: str, pk: int):
 
 @require_POST
 def block_reorder(request, ref: str, kind: str, pk: int):
-    incident = incident_for_ref(ref)
+    incident = incident_for(request.user, ref)
+    require_edit(request.user, incident)
     kind_ = editable_kind(kind)
     if not kind_.movable:
         raise Http404("Blocks of this kind keep their own order")
@@ -211,7 +253,7 @@ def _history_block(value: str) -> tuple[str, int] | None:
 @require_GET
 def history(request, ref: str):
     """The document's changes, newest first: runs of one person's saves of one block, paged."""
-    incident = incident_for_ref(ref)
+    incident = incident_for(request.user, ref)
     block = _history_block(request.GET.get("block", ""))
     runs = history_runs(document_history(incident, block=block))
     page = Paginator(runs, HISTORY_RUNS_PER_PAGE).get_page(request.GET.get("page"))
@@ -227,8 +269,12 @@ def history(request, ref: str):
 
 @require_POST
 def revert(request, ref: str, kind: str, history_id: int):
-    incident = incident_for_ref(ref)
+    incident = incident_for(request.user, ref)
+    require_edit(request.user, incident)
     kind_ = editable_kind(kind)
+    if kind_.model is Incident:
+        # The header holds who may see the incident: a revert could change that too.
+        require_manage(request.user, incident)
     outcome = history_revert(
         incident=incident, kind=kind_, history_id=history_id, user=request.user
     )

@@ -65,8 +65,18 @@ def _document_url(ref: str) -> str:
     return f"{base}/incidents/{ref}/" if base else ""
 
 
+def _private_slack_payload(url: str) -> dict:
+    """A channel is wider than a private incident's audience: it hears that, and where to look."""
+    text = "A postmortem of *a private incident* was published."
+    if url:
+        text += f" <{url}|Open it> (only the people on the incident can)."
+    return {"text": text, "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": text}}]}
+
+
 def _slack_payload(context: dict) -> dict:
     doc = context["document"]
+    if context["private"]:
+        return _private_slack_payload(context["url"])
     lines = [
         f"*Postmortem published: {slack_escape(doc['ref'])} {slack_escape(doc['title'])}*",
         f"{doc['severity']['name']} · lasted {context['duration_text']}",
@@ -99,6 +109,7 @@ def summary_for(publication: Publication) -> Summary:
         "impact": _impact(document),
         "root_cause": root_cause_in_brief(document),
         "url": _document_url(document["ref"]),
+        "private": publication.postmortem.incident.private,
     }
     context["impact_html"] = render_markdown(context["impact"])
     subject = f"Postmortem: {document['ref']} {document['severity']['name']} {document['title']}"
@@ -111,12 +122,17 @@ def summary_for(publication: Publication) -> Summary:
 
 
 def summary_targets(incident: Incident) -> tuple[list[str], list[Team]]:
-    """The mailing list from the settings, and the teams involved that have a Slack webhook."""
+    """The mailing list from the settings, and the teams involved that have a Slack webhook.
+
+    A private incident's summary goes to no mailing list (its readers are not the incident's
+    people); the teams' channels hear only that a private incident was published.
+    """
     teams = {service.team for service in incident.services.select_related("team")}
     if incident.team is not None:
         teams.add(incident.team)
     with_slack = sorted((team for team in teams if team.slack_webhook_url), key=lambda t: t.name)
-    return list(settings.HINDSIGHT_SUMMARY_EMAILS), with_slack
+    emails = [] if incident.private else list(settings.HINDSIGHT_SUMMARY_EMAILS)
+    return emails, with_slack
 
 
 def summary_queue(*, publication: Publication) -> list[Delivery]:

@@ -12,8 +12,11 @@ from typing import Any
 from django.db import transaction
 from django.db.models import Max
 
+from incidents.audit import Action, audit
 from incidents.editing import incident_update
 from incidents.models import Incident, TimelineEntry
+from incidents.policy import is_admin
+from kernel.live import document_event_on_commit
 from postmortems.document import document_for_ref
 from postmortems.models import Postmortem, Publication
 from postmortems.publishing.checklist import missing, publish_checklist
@@ -21,20 +24,6 @@ from postmortems.publishing.reader import reader_document
 from postmortems.publishing.summary import summary_queue
 
 REASON_MAX_LENGTH = 2000
-
-
-def can_manage(user, incident: Incident) -> bool:
-    """Publishing and sharing outside the team are for the people on the incident, and staff."""
-    if not user.is_authenticated:
-        return False
-    if user.is_staff or incident.owner_id == user.pk:
-        return True
-    if incident.responders.filter(pk=user.pk).exists():
-        return True
-    team = incident.team
-    return team is not None and (
-        team.lead_id == user.pk or team.members.filter(pk=user.pk).exists()
-    )
 
 
 class PublishingRefused(Exception):
@@ -57,6 +46,8 @@ def _set_status(postmortem: Postmortem, status: str, *, reason: str, user) -> No
     postmortem._history_user = user
     postmortem.full_clean()
     postmortem.save()
+    # Readers of the published version hear of this, and of nothing done to the draft.
+    document_event_on_commit(postmortem.incident_id, {"type": "publication", "status": status})
 
 
 def postmortem_submit_for_review(*, postmortem: Postmortem, user) -> Postmortem:
@@ -102,7 +93,7 @@ def _publishable_gaps(postmortem: Postmortem, document: Incident, user, override
             else "It is published already. Send it back to draft to change it."
         )
     gaps = missing(publish_checklist(document))
-    if gaps and not user.is_staff:
+    if gaps and not is_admin(user):
         raise PublishingRefused("It cannot be published yet. Still missing:", missing=gaps)
     if gaps and not override_reason:
         raise PublishingRefused(
@@ -149,6 +140,8 @@ def postmortem_publish(
         )
         publication.full_clean()
         publication.save()
+        detail = f"Version {number}" + (f", with gaps: {override_reason}" if gaps else ".")
+        audit(user, Action.PUBLISHED, incident, detail)
         reason = f"Published with gaps: {override_reason}" if gaps else ""
         _set_status(postmortem, Postmortem.Status.PUBLISHED, reason=reason, user=user)
         if send_summary:

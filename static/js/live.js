@@ -195,6 +195,13 @@
       if (event.lastEventId) lastId = event.lastEventId;
       renderPresence(JSON.parse(event.data).people);
     });
+    source.addEventListener("gone", function (event) {
+      // Access to this incident was taken away: stop listening, polling and beating.
+      source.onerror = null;
+      source.close();
+      stopPolling();
+      status(JSON.parse(event.data).reason, "warn");
+    });
     source.addEventListener("reset", function () {
       refreshEverything();
       status("Reconnected, reloaded the document", "ok");

@@ -198,8 +198,10 @@ def test_query_count_stays_the_same_with_ten_thousand_open_items(owner_client, o
     assert ActionItem.objects.filter(status__in=ActionItem.OPEN_STATUSES).count() == 10_000
     many, response = queries()
     many_team, _ = queries(team=team.pk)
-    assert many == few <= 12
-    assert many_team == few_team <= 15
+    # One of them: the top bar asks whether the account is read-only (to offer "Open an
+    # incident"); the filter of what the person may see is inside the same queries.
+    assert many == few <= 13
+    assert many_team == few_team <= 16
     assert response.context["counts"]["open"] == 10_000
     assert all(len(g.items) <= PAGE_SIZE for g in response.context["groups"])
     assert response.content.decode().count('class="action-row') <= PAGE_SIZE * 5

@@ -8,6 +8,7 @@ import time_machine
 from django.urls import reverse
 from django.utils import timezone
 
+from incidents.models import AuditEntry, Incident
 from kernel import delivery as engine
 from kernel.channels import ChannelError
 from kernel.models import Delivery
@@ -45,7 +46,9 @@ def team_incident(owner, teammate):
 
 @pytest.fixture
 def staff(db):
-    return factories.user("sasha", first_name="Sasha", last_name="Staff", is_staff=True)
+    return factories.user(
+        "sasha", first_name="Sasha", last_name="Staff", is_staff=True, is_superuser=True
+    )
 
 
 # --- The checklist ---------------------------------------------------------------------------
@@ -346,9 +349,12 @@ def test_an_outsider_may_not_publish(client, incident, outsider):
     assert incident.postmortem.status == Postmortem.Status.DRAFT
 
 
-def test_a_teammate_on_the_incident_team_may_publish(client, team_incident, teammate):
+def test_a_teammate_reads_but_only_the_team_lead_publishes(client, team_incident, teammate, owner):
+    team_incident.owner = None
+    team_incident.save()
     client.force_login(teammate)
-    assert client.get(reverse("publishing", args=[team_incident.ref])).status_code == 200
+    assert client.get(reverse("publishing", args=[team_incident.ref])).status_code == 403
+    client.force_login(owner)  # the lead of the incident's team, no longer its owner
     response = client.post(reverse("publish-submit", args=[team_incident.ref]))
     assert response.status_code == 302
     team_incident.postmortem.refresh_from_db()
@@ -597,3 +603,27 @@ def test_the_admin_shows_how_a_publications_summary_went_out(
     html = page.content.decode()
     assert "engineering@example.com by e-mail: Waiting to send" in html
     assert "Payments on Slack: Failed (answered 404)" in html
+
+
+def test_a_private_incidents_summary_goes_to_no_list_and_slack_hears_no_title(
+    published_with_team, owner, django_capture_on_commit_callbacks
+):
+    incident = published_with_team
+    Incident.objects.filter(pk=incident.pk).update(private=True)
+    incident.refresh_from_db()
+    with (
+        mock.patch("kernel.channels.send_email", autospec=True) as send_email,
+        mock.patch("incidents.slack.post_slack", autospec=True) as post_slack,
+        mock.patch.object(deliver, "delay", side_effect=engine.deliver_one),
+        django_capture_on_commit_callbacks(execute=True),
+    ):
+        postmortem_publish(incident=incident, user=owner, send_summary=True)
+
+    send_email.assert_not_called()
+    text = post_slack.call_args.kwargs["payload"]["text"]
+    assert text.startswith("A postmortem of *a private incident* was published.")
+    assert f"https://hindsight.example.com/incidents/{incident.ref}/" in text
+    for secret in (incident.title, "12% of checkouts failed", "Marcus Webb"):
+        assert secret not in text
+    entry = AuditEntry.objects.get(action=AuditEntry.Action.PUBLISHED)
+    assert entry.actor == owner and entry.detail == "Version 1."
