@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from django import forms
 from django.contrib.auth import get_user_model
+from django.utils import timezone
 
 from incidents.models import Incident, Service, Severity, Team, TimelineEntry
 
@@ -54,11 +55,17 @@ INCIDENT_WIDGETS = {
 
 
 class IncidentCreateForm(forms.ModelForm):
+    """A title and a severity open an incident; everything else can follow."""
+
+    # The fields worth asking for before anything else; the rest sit behind "More details".
+    ESSENTIAL = ("title", "severity")
+
     class Meta:
         model = Incident
         fields = [
             "title",
             "severity",
+            "owner",
             "started_at",
             "detected_at",
             "team",
@@ -68,14 +75,33 @@ class IncidentCreateForm(forms.ModelForm):
         ]
         field_classes = INCIDENT_FIELD_CLASSES
         widgets = INCIDENT_WIDGETS
-        help_texts = {"started_at": "When it began for users, to the second if you know it."}
+        labels = {"owner": "Incident commander"}
+        help_texts = {
+            "started_at": "When it began for users, to the second if you know it. Empty means now.",
+            "owner": "You, unless you pick someone else.",
+        }
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["severity"].queryset = Severity.objects.all()
-        self.fields["severity"].empty_label = None
+        self.fields["severity"].empty_label = "Choose how bad it is"
+        self.fields["owner"].queryset = User.objects.filter(is_active=True).order_by("first_name")
+        self.fields["owner"].empty_label = "Me"
+        self.fields["started_at"].required = False
         self.fields["services"].queryset = Service.objects.all()
         self.fields["team"].queryset = Team.objects.all()
+
+    def clean_started_at(self):
+        return self.cleaned_data["started_at"] or timezone.now().replace(microsecond=0)
+
+    def essential_fields(self):
+        return [self[name] for name in self.ESSENTIAL]
+
+    def more_fields(self):
+        return [field for field in self if field.name not in self.ESSENTIAL]
+
+    def more_fields_have_errors(self) -> bool:
+        return any(field.errors for field in self.more_fields())
 
 
 class IncidentHeaderForm(VersionedForm, forms.ModelForm):

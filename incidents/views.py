@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
 from django.utils import timezone
@@ -7,6 +8,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 from django.views.decorators.vary import vary_on_headers
 
 from actions.models import ActionItem
+from incidents import policy
 from incidents.forms import IncidentCreateForm, IncidentFilterForm
 from incidents.models import Incident
 from incidents.opening import incident_open
@@ -41,6 +43,8 @@ def dashboard(request):
             "overdue_postmortems": overdue_postmortems,
             "my_actions": my_actions,
             "today": timezone.localdate(),
+            "open_form": IncidentCreateForm(auto_id="quick-open-%s", label_suffix=""),
+            "can_open_incident": policy.can_open_incident(request.user),
         },
     )
 
@@ -65,16 +69,20 @@ def incident_list(request):
 
 @require_http_methods(["GET", "POST"])
 def incident_new(request):
+    if not policy.can_open_incident(request.user):
+        raise PermissionDenied("You may read incidents but not open them.")
     form = IncidentCreateForm(request.POST or None, initial={"started_at": timezone.now()})
+    form.fields["title"].widget.attrs["autofocus"] = True
     if request.method == "POST" and form.is_valid():
         incident = form.save(commit=False)
-        incident.owner = request.user
+        # Whoever opens it commands it, unless they named someone else.
+        incident.owner = form.cleaned_data["owner"] or request.user
         incident_open(
             incident=incident,
             services=form.cleaned_data["services"],
-            responders=[request.user],
+            responders=list({request.user, incident.owner}),
             user=request.user,
         )
-        return redirect(incident)
+        return redirect("incident-active", ref=incident.ref)
     status = 422 if request.method == "POST" else 200
     return render(request, "incidents/incident_new.html", {"form": form}, status=status)
