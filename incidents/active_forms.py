@@ -35,21 +35,20 @@ class MomentInput(forms.TextInput):
         )
 
 
-class MomentField(forms.CharField):
+class MomentField(forms.Field):
     """A moment typed as "2026-12-02 14:03:22" or just "14:03" (today), in the viewer's zone."""
 
     widget = MomentInput
 
     def __init__(self, **kwargs):
         kwargs.setdefault("required", False)
-        kwargs.setdefault("max_length", 25)
         super().__init__(**kwargs)
 
     def to_python(self, value) -> datetime | None:
-        value = super().to_python(value).strip()
+        value = (value or "").strip() if isinstance(value, str) else ""
         if not value:
             return None
-        match = _MOMENT.match(value)
+        match = _MOMENT.fullmatch(value) if len(value) <= 25 else None
         if not match:
             raise forms.ValidationError(
                 "Write the time as 14:03, 14:03:22 or 2026-12-02 14:03:22 (24-hour clock)."
