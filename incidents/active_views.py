@@ -160,12 +160,11 @@ def capture(request, ref: str):
         except ValidationError as error:
             _add_errors(form, error, {"occurred_at": "occurred_at", "text": "text"})
     if entry is None:
-        return render(
-            request, f"{PAGE}#capture", _context(request, incident, capture_form=form), status=422
-        )
+        context = _context(request, incident, capture_form=form)
+        return _answer(request, incident, "capture", context, status=422)
     incident = _incident(request, ref)
     context = _context(request, incident, captured=entry)
-    return render(request, f"{PAGE}#captured", context)
+    return _answer(request, incident, "captured", context)
 
 
 @require_POST
@@ -190,7 +189,7 @@ def milestone(request, ref: str):
     if not incident.is_active and not error_text:
         return _client_redirect(request, incident.get_absolute_url())
     context = _context(request, incident, milestone_error=error_text)
-    return render(request, f"{PAGE}#refresh", context, status=422 if error_text else 200)
+    return _answer(request, incident, "refresh", context, status=422 if error_text else 200)
 
 
 @require_POST
@@ -212,7 +211,7 @@ def role(request, ref: str):
         error_text = "Pick a role and a person from the lists."
     incident = _incident(request, ref)
     context = _context(request, incident, role_error=error_text)
-    return render(request, f"{PAGE}#refresh", context, status=422 if error_text else 200)
+    return _answer(request, incident, "refresh", context, status=422 if error_text else 200)
 
 
 @require_POST
@@ -220,7 +219,7 @@ def join(request, ref: str):
     incident = _incident(request, ref, ask=policy.can_edit)
     responder_join(incident=incident, person=request.user, user=request.user)
     incident = _incident(request, ref)
-    return render(request, f"{PAGE}#refresh", _context(request, incident))
+    return _answer(request, incident, "refresh", _context(request, incident))
 
 
 @require_POST
@@ -243,9 +242,9 @@ def status_update(request, ref: str):
         else:
             incident = _incident(request, ref)
             context = _context(request, incident, update_posted=posted)
-            return render(request, f"{PAGE}#update-posted", context)
+            return _answer(request, incident, "update-posted", context)
     context = _context(request, incident, update_form=form)
-    return render(request, f"{PAGE}#update-form", context, status=422)
+    return _answer(request, incident, "update-form", context, status=422)
 
 
 @require_POST
@@ -268,7 +267,17 @@ def snooze(request, ref: str):
         error_text = "Say why, and for how long."
     incident = _incident(request, ref)
     context = _context(request, incident, snooze_error=error_text)
-    return render(request, f"{PAGE}#refresh", context, status=422 if error_text else 200)
+    return _answer(request, incident, "refresh", context, status=422 if error_text else 200)
+
+
+def _answer(request, incident: Incident, part: str, context: dict, *, status: int = 200):
+    """The changed part for htmx; without JavaScript, the page again (its errors shown)."""
+    if request.htmx:
+        return render(request, f"{PAGE}#{part}", context, status=status)
+    if status < 400:
+        return redirect("incident-active", ref=incident.ref)
+    context["last_event_id"] = get_bus().last_id(document_channel(incident.pk))
+    return render(request, PAGE, context, status=status)
 
 
 def _add_errors(form, error: ValidationError, fields: dict[str, str]) -> None:

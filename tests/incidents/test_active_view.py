@@ -297,3 +297,19 @@ def test_an_incident_you_may_not_see_answers_404(
 def test_an_unknown_reference_answers_404(owner_client):
     assert owner_client.get("/incidents/INC-999999/active/").status_code == 404
     assert owner_client.get("/incidents/INC-99999999999999/active/").status_code == 404
+
+
+def test_without_javascript_a_capture_comes_back_to_the_page(owner_client, open_incident):
+    with time_machine.travel(NOW, tick=False):
+        response = owner_client.post(
+            url("incident-capture", open_incident), {"text": "Restarted the pods"}
+        )
+        refused = owner_client.post(url("incident-capture", open_incident), {"text": ""})
+    assert response.status_code == 302
+    assert response["Location"] == url("incident-active", open_incident)
+    assert open_incident.timeline.filter(text="Restarted the pods").exists()
+    assert refused.status_code == 422
+    assert (
+        "<html" in refused.content.decode()
+        and "This field is required." in refused.content.decode()
+    )
