@@ -313,3 +313,10 @@ def test_without_javascript_a_capture_comes_back_to_the_page(owner_client, open_
         "<html" in refused.content.decode()
         and "This field is required." in refused.content.decode()
     )
+
+
+def test_the_history_page_shows_the_hand_over(owner_client, open_incident, teammate, owner):
+    role_assign(incident=open_incident, role="communications_lead", person=teammate, user=owner)
+    page = owner_client.get(reverse("history", args=[open_incident.ref])).content.decode()
+    assert "Communications lead" in page or "communications lead" in page
+    assert "Marcus Webb" in page
