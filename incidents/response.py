@@ -234,11 +234,9 @@ def responder_join(*, incident: Incident, person, user) -> bool:
 
 
 def status_update_text(update: StatusUpdate) -> str:
-    """The update as one timeline entry: three short paragraphs."""
+    """The update as one timeline entry. The time promised for the next one is left out: the
+    entry's text is read later, in every time zone, when that promise no longer matters."""
     lines = [f"What we know: {update.known}", f"What we are doing: {update.doing}"]
-    if update.next_update_at:
-        next_at = timezone.localtime(update.next_update_at)
-        lines.append(f"Next update by {next_at:%Y-%m-%d %H:%M} {next_at.tzname()}")
     audience = "Stakeholder update" if update.for_stakeholders else "Internal update"
     return f"{audience}. " + "\n".join(lines)
 

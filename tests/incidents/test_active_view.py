@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from io import StringIO
 from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
+from django.core.management import call_command
 from django.urls import reverse
 from django.utils import timezone
 
@@ -320,3 +322,16 @@ def test_the_history_page_shows_the_hand_over(owner_client, open_incident, teamm
     page = owner_client.get(reverse("history", args=[open_incident.ref])).content.decode()
     assert "Communications lead" in page or "communications lead" in page
     assert "Marcus Webb" in page
+
+
+def test_the_demos_open_incident_has_roles_and_two_status_updates(client):
+    call_command("seed_demo", stdout=StringIO())
+    incident = Incident.objects.get(status=Incident.Status.IDENTIFIED)
+    assert incident.communications_lead.username == "sam"
+    assert incident.scribe.username == "lena"
+    assert incident.status_updates.count() == 2
+    assert incident.status_updates.filter(audience="stakeholders").count() == 1
+    client.force_login(incident.owner)
+    page = client.get(url("incident-active", incident)).content.decode()
+    assert "communications lead" in page and "scribe" in page
+    assert "Customers who sign in with single sign-on may see an error." in page
