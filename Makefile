@@ -17,6 +17,10 @@ VENV := .venv
 export UV_PYTHON_DOWNLOADS ?= never
 export UV_LINK_MODE ?= copy
 
+# axe-core checks every page the browser tests open against WCAG 2 A and AA; npm puts it in var/.
+AXE_CORE_VERSION := 4.11.0
+AXE_CORE := var/node_modules/.axe-core-$(AXE_CORE_VERSION)
+
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/hindsight
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/15
 
@@ -25,7 +29,7 @@ TEST_REDIS_URL ?= redis://127.0.0.1:6379/15
 help:
 	@echo "make run   - install, migrate, load the demo data and serve on http://127.0.0.1:8000"
 	@echo "make test  - the whole test suite on PostgreSQL and Redis, browser tests included"
-	@echo "make lint  - ruff"
+	@echo "make lint  - ruff, and lint-imports for the layer contract in pyproject.toml"
 
 check-python:
 	@if [ -z "$(PYTHON)" ]; then \
@@ -52,13 +56,19 @@ browser:
 			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
 		else echo "The browser tests need Chromium at /usr/bin/chromium (Debian: apt-get install chromium)"; exit 1; fi; fi
 
-test: $(VENV)/.synced browser
+$(AXE_CORE):
+	@command -v npm >/dev/null || { echo "The browser tests need npm for axe-core (Debian: apt-get install npm)"; exit 1; }
+	npm install --prefix var --no-save --no-audit --no-fund --loglevel=error axe-core@$(AXE_CORE_VERSION)
+	@touch $@
+
+test: $(VENV)/.synced browser $(AXE_CORE)
 	DATABASE_URL="$${DATABASE_URL:-$(TEST_DATABASE_URL)}" REDIS_URL="$${REDIS_URL:-$(TEST_REDIS_URL)}" \
 		$(VENV)/bin/pytest $(PYTEST_ARGS)
 
 lint: $(VENV)/.synced
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/lint-imports
 
 format: $(VENV)/.synced
 	$(VENV)/bin/ruff format .

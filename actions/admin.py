@@ -4,12 +4,13 @@ from simple_history.admin import SimpleHistoryAdmin
 from actions.models import (
     ActionItem,
     Nag,
-    NagDelivery,
     NagLine,
     NagPreference,
     ReviewMeeting,
     WeeklyReview,
 )
+from actions.nags import REMINDER_TOPIC
+from kernel.admin import delivery_log
 
 
 @admin.register(ActionItem)
@@ -26,27 +27,19 @@ class NagLineInline(admin.TabularInline):
     raw_id_fields = ["action_item", "postmortem"]
 
 
-class NagDeliveryInline(admin.TabularInline):
-    model = NagDelivery
-    extra = 0
-    readonly_fields = ["claimed_at", "sent_at"]
-
-
 @admin.register(Nag)
 class NagAdmin(admin.ModelAdmin):
-    """Every reminder sent, with what it listed and how each channel went."""
+    """Every reminder sent, with what it listed; how each channel went is in the delivery log."""
 
     list_display = ["recipient", "period", "created_at"]
     list_filter = ["period"]
     raw_id_fields = ["recipient"]
-    inlines = [NagLineInline, NagDeliveryInline]
+    inlines = [NagLineInline]
+    readonly_fields = ["deliveries"]
 
-
-@admin.register(NagDelivery)
-class NagDeliveryAdmin(admin.ModelAdmin):
-    list_display = ["nag", "channel", "status", "attempts", "sent_at"]
-    list_filter = ["status", "channel"]
-    raw_id_fields = ["nag"]
+    @admin.display(description="how it went out")
+    def deliveries(self, nag: Nag) -> str:
+        return delivery_log(REMINDER_TOPIC.name, nag.pk)
 
 
 @admin.register(NagPreference)

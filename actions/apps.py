@@ -4,3 +4,11 @@ from django.apps import AppConfig
 class ActionsConfig(AppConfig):
     name = "actions"
     verbose_name = "Action items"
+
+    def ready(self) -> None:
+        from actions.kinds import register_action_kinds
+        from actions.nags import REMINDER_TOPIC
+        from kernel.delivery import register_topic
+
+        register_action_kinds()
+        register_topic(REMINDER_TOPIC)

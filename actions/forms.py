@@ -4,18 +4,13 @@ from django import forms
 from django.contrib.auth import get_user_model
 
 from actions.models import ActionItem, NagPreference, ReviewMeeting, WeeklyReview
-from incidents.forms import PersonChoiceField, VersionedForm
+from incidents.forms import PersonChoiceField
 from incidents.models import Service, Severity, Team
+from kernel.forms import VersionedForm
+from kernel.widgets import IsoDateField
 from postmortems.models import Cause
 
 User = get_user_model()
-
-
-class DateInput(forms.DateInput):
-    input_type = "date"
-
-    def __init__(self, attrs=None):
-        super().__init__(attrs=attrs, format="%Y-%m-%d")
 
 
 TEXTAREA = forms.Textarea(attrs={"rows": 2})
@@ -52,9 +47,8 @@ class ActionItemForm(Unsuffixed, VersionedForm, forms.ModelForm):
             "outcome",
             "worth_it",
         ]
-        field_classes = {"owner": PersonChoiceField}
+        field_classes = {"owner": PersonChoiceField, "due_date": IsoDateField}
         widgets = {
-            "due_date": DateInput,
             "ticket_url": forms.URLInput(attrs={"placeholder": "https://"}),
             "wont_do_reason": TEXTAREA,
             "outcome": TEXTAREA,
@@ -82,8 +76,8 @@ class ActionItemUpdateForm(Unsuffixed, VersionedForm, forms.ModelForm):
     class Meta:
         model = ActionItem
         fields = ["status", "owner", "due_date", "wont_do_reason", "outcome", "worth_it"]
-        field_classes = {"owner": PersonChoiceField}
-        widgets = {"due_date": DateInput, "wont_do_reason": TEXTAREA, "outcome": TEXTAREA}
+        field_classes = {"owner": PersonChoiceField, "due_date": IsoDateField}
+        widgets = {"wont_do_reason": TEXTAREA, "outcome": TEXTAREA}
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -93,7 +87,7 @@ class ActionItemUpdateForm(Unsuffixed, VersionedForm, forms.ModelForm):
 
 
 class SnoozeForm(Unsuffixed, VersionedForm):
-    until = forms.DateField(label="New due date", widget=DateInput)
+    until = IsoDateField(label="New due date")
     reason = forms.CharField(
         label="Why it can wait",
         max_length=300,
@@ -144,11 +138,12 @@ class NagPreferenceForm(Unsuffixed, forms.ModelForm):
     class Meta:
         model = NagPreference
         fields = ["by_email", "by_slack", "paused_until"]
-        widgets = {"paused_until": DateInput}
+        field_classes = {"paused_until": IsoDateField}
 
 
 class ReviewMeetingForm(Unsuffixed, forms.ModelForm):
     class Meta:
         model = ReviewMeeting
         fields = ["held_on", "notes"]
-        widgets = {"held_on": DateInput, "notes": forms.Textarea(attrs={"rows": 4})}
+        field_classes = {"held_on": IsoDateField}
+        widgets = {"notes": forms.Textarea(attrs={"rows": 4})}

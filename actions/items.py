@@ -6,8 +6,8 @@ from dataclasses import dataclass
 from datetime import date
 
 from actions.models import ActionItem
-from postmortems.blocks import SaveResult, block_save
-from postmortems.history import FieldChange, ValueFormatter
+from kernel.blocks import SaveResult, block_save
+from kernel.history import FieldChange, ValueFormatter
 
 # The fields an item's history page compares, in the order it shows them.
 HISTORY_FIELDS = (
@@ -27,6 +27,34 @@ HISTORY_FIELDS = (
 )
 
 
+# What a person may change on an action item, on the document page, its own page or the review.
+ACTION_ITEM_FIELDS = (
+    "title",
+    "owner",
+    "team",
+    "due_date",
+    "priority",
+    "kind",
+    "status",
+    "cause",
+    "ticket_url",
+    "wont_do_reason",
+    "outcome",
+    "worth_it",
+)
+SNOOZE_FIELDS = ("due_date", "snooze_reason", "snooze_count")
+
+
+def action_item_update(item: ActionItem, *, base_version: int, user, **changes) -> SaveResult:
+    return block_save(
+        block=item,
+        changes=changes,
+        base_version=base_version,
+        user=user,
+        fields=ACTION_ITEM_FIELDS,
+    )
+
+
 def action_item_snooze(
     *, item: ActionItem, until: date, reason: str, base_version: int, user
 ) -> SaveResult:
@@ -36,6 +64,7 @@ def action_item_snooze(
         changes={"due_date": until, "snooze_reason": reason, "snooze_count": item.snooze_count + 1},
         base_version=base_version,
         user=user,
+        fields=SNOOZE_FIELDS,
     )
 
 

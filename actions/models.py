@@ -299,54 +299,6 @@ class NagLine(models.Model):
         return f"{self.get_reason_display()} ({self.period})"
 
 
-class NagDelivery(models.Model):
-    """A digest going out by one channel; its own row so one channel failing spares the others.
-
-    A delivery is claimed (pending → sending) before anything is sent, and the claim is never
-    taken back: a process that dies mid-send leaves it "sending", and it is not sent again.
-    """
-
-    class Channel(models.TextChoices):
-        EMAIL = "email", "E-mail"
-        SLACK = "slack", "Slack"
-
-    class Status(models.TextChoices):
-        PENDING = "pending", "Waiting to send"
-        SENDING = "sending", "Sending"
-        SENT = "sent", "Sent"
-        FAILED = "failed", "Failed"
-
-    nag = models.ForeignKey(Nag, on_delete=models.CASCADE, related_name="deliveries")
-    channel = models.CharField(max_length=10, choices=Channel)
-    # For Slack, the team whose webhook to post to (the URL is a secret, read at send time).
-    team = models.ForeignKey(
-        Team, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
-    )
-    # E-mail addresses copied because some line of the digest was escalated.
-    cc = models.JSONField(default=list, blank=True)
-    status = models.CharField(max_length=10, choices=Status, default=Status.PENDING)
-    attempts = models.PositiveSmallIntegerField(default=0)
-    next_attempt_at = models.DateTimeField(default=timezone.now)
-    claimed_at = models.DateTimeField(null=True, blank=True)
-    sent_at = models.DateTimeField(null=True, blank=True)
-    error = models.TextField(blank=True)
-
-    class Meta:
-        ordering = ["id"]
-        verbose_name_plural = "nag deliveries"
-        indexes = [
-            # The sender's queue: only pending rows, in the order they may be tried.
-            models.Index(
-                fields=["next_attempt_at"],
-                condition=Q(status="pending"),
-                name="nag_delivery_queue_idx",
-            )
-        ]
-
-    def __str__(self) -> str:
-        return f"{self.get_channel_display()} for {self.nag}"
-
-
 class WeeklyReview(models.Model):
     """A team saying it walked its open action items this week, with what it noted."""
 

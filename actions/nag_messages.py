@@ -14,8 +14,8 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 
 from actions.models import ActionItem, NagLine, ticket_key
-from hindsight.channels import slack_escape
 from incidents.models import REF_PREFIX, Team
+from kernel.channels import slack_escape
 
 # Where `make run` serves, for links sent from a development machine without a base URL set.
 DEVELOPMENT_BASE_URL = "http://127.0.0.1:8000"

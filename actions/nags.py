@@ -8,9 +8,9 @@ call it. It has two steps, each safe to run twice or in two processes at once:
    every N days), and that day's Nag row is inserted with its lines and deliveries in one
    transaction. A Nag is unique per person and day: a second run, a second worker at the same
    moment, or a run restarted after a crash inserts nothing for people already reminded today.
-2. Deliver. Pending deliveries are claimed (pending → sending, committed before anything goes
-   out), sent by their channel, and what happened is recorded. A channel error that may pass is
-   tried again after a growing wait; the other deliveries carry on meanwhile.
+2. Deliver. Each digest goes out as Delivery rows of the topic "reminder", one per channel,
+   through the delivery engine (kernel/delivery.py): claimed, sent, recorded, a channel error
+   that may pass tried again after a growing wait while the other deliveries carry on.
 
 Rules: done and won't-do items never remind; a snoozed item waits for its new due date; an
 item without an (active) owner reminds the incident owner; once an item has been reminded
@@ -35,14 +35,16 @@ from zoneinfo import ZoneInfo
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import transaction
-from django.db.models import Case, Count, Exists, F, OuterRef, Q, Subquery, Value, When
+from django.db.models import Case, Count, Exists, OuterRef, Q, Subquery, Value, When
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from actions.models import ActionItem, Nag, NagDelivery, NagLine, NagPreference, ReviewMeeting
+from actions.models import ActionItem, Nag, NagLine, NagPreference, ReviewMeeting
 from actions.nag_messages import digest_email, digest_entries, digest_slack, plural
-from hindsight.channels import ChannelError, post_slack, send_email
 from incidents.models import REF_PREFIX, Team
+from incidents.slack import slack_address
+from kernel import delivery as engine
+from kernel.models import Delivery
 from postmortems.models import Postmortem
 
 logger = logging.getLogger(__name__)
@@ -52,8 +54,7 @@ User = get_user_model()
 # is recorded; drafts past their due date remind for these severities (1 is the worst).
 MEETING_DUE_DAYS = 5
 DRAFT_REMINDER_MAX_LEVEL = 2
-# A delivery still "sending" this long after its claim was cut off mid-send.
-INTERRUPTED_AFTER = timedelta(hours=1)
+TOPIC = "reminder"
 
 
 @dataclass(frozen=True)
@@ -70,8 +71,8 @@ class NagConfig:
         values = {
             "every_days": settings.HINDSIGHT_NAG_EVERY_DAYS,
             "escalate_after": settings.HINDSIGHT_NAG_ESCALATE_AFTER,
-            "attempts": settings.HINDSIGHT_NAG_ATTEMPTS,
-            "retry_seconds": settings.HINDSIGHT_NAG_RETRY_SECONDS,
+            "attempts": settings.HINDSIGHT_DELIVERY_ATTEMPTS,
+            "retry_seconds": settings.HINDSIGHT_DELIVERY_RETRY_SECONDS,
             "time_zone": settings.HINDSIGHT_NAG_TIME_ZONE,
         }
         return cls(**{**values, **overrides})
@@ -80,8 +81,9 @@ class NagConfig:
         """The reminders' calendar day at `now`: what "overdue" and "once a day" are read in."""
         return now.astimezone(ZoneInfo(self.time_zone)).date()
 
-    def retry_delay(self, attempts: int) -> timedelta:
-        return timedelta(seconds=self.retry_seconds * 2 ** max(attempts - 1, 0))
+    @property
+    def retry_policy(self) -> engine.RetryPolicy:
+        return engine.RetryPolicy(attempts=self.attempts, retry_seconds=self.retry_seconds)
 
 
 @dataclass
@@ -323,14 +325,16 @@ class Plan:
 
     digest: Digest
     recipient: object
-    deliveries: list[NagDelivery]
+    deliveries: list[Delivery]
     copied: list[object]
     team_names: dict[int, str]
 
     def describe(self) -> str:
         person = self.recipient.get_full_name() or self.recipient.get_username()
         ways = ", ".join(
-            f"Slack ({self.team_names.get(d.team_id, '?')})" if d.channel == "slack" else "e-mail"
+            f"Slack ({self.team_names.get(d.address['team'], '?')})"
+            if d.channel == "slack"
+            else "e-mail"
             for d in self.deliveries
         )
         lines = [f"{person} <{self.recipient.email}> by {ways}:"]
@@ -353,7 +357,8 @@ def _plan(batch: tuple[Digest, ...], *, slack_teams: set[int], report: NagReport
     preferences = NagPreference.objects.filter(user_id__in=[d.recipient_id for d in batch])
     preferences = {preference.user_id: preference for preference in preferences}
     team_ids = {line.team_id for digest in batch for line in digest.lines} & slack_teams
-    team_names = dict(Team.objects.filter(pk__in=team_ids).values_list("pk", "name"))
+    teams = {team.pk: team for team in Team.objects.filter(pk__in=team_ids)}
+    team_names = {pk: team.name for pk, team in teams.items()}
     plans = []
     for digest in batch:
         recipient = people[digest.recipient_id]
@@ -373,13 +378,17 @@ def _plan(batch: tuple[Digest, ...], *, slack_teams: set[int], report: NagReport
         deliveries = []
         if preference.by_slack:
             for team_id in sorted({line.team_id for line in digest.lines} & slack_teams):
-                deliveries.append(NagDelivery(channel=NagDelivery.Channel.SLACK, team_id=team_id))
+                deliveries.append(
+                    Delivery(topic=TOPIC, channel="slack", address=slack_address(teams[team_id]))
+                )
         # E-mail when chosen, and as the fallback when no team of theirs has a Slack channel.
         if recipient.email and (preference.by_email or not deliveries):
             deliveries.insert(
                 0,
-                NagDelivery(
-                    channel=NagDelivery.Channel.EMAIL, cc=[person.email for person in copied]
+                Delivery(
+                    topic=TOPIC,
+                    channel="email",
+                    address={"to": [recipient.email], "cc": [person.email for person in copied]},
                 ),
             )
         if not deliveries:
@@ -429,10 +438,10 @@ def _record(plans: list[Plan], *, today: date, run: uuid.UUID, report: NagReport
                     )
                 )
             for delivery in plan.deliveries:
-                delivery.nag_id = nag_id
+                delivery.subject_id = nag_id
                 deliveries.append(delivery)
         NagLine.objects.bulk_create(lines)
-        NagDelivery.objects.bulk_create(deliveries)
+        Delivery.objects.bulk_create(deliveries)
 
 
 # 2. Delivering -----------------------------------------------------------------------------
@@ -450,95 +459,51 @@ def deliver_pending(
     """
     config = config or NagConfig.from_settings()
     report = report or NagReport()
-    _give_up_interrupted(timezone.now())
-    while True:
-        claimed = _claim(timezone.now(), config.batch_size)
-        if claimed:
-            _send(claimed, config=config, report=report)
-            continue
-        upcoming = (
-            NagDelivery.objects.filter(status=NagDelivery.Status.PENDING)
-            .order_by("next_attempt_at")
-            .values_list("next_attempt_at", flat=True)
-            .first()
-        )
-        if upcoming is None:
-            return report
-        sleep(max((upcoming - timezone.now()).total_seconds(), 0))
+    sent = engine.deliver_due(
+        policy=config.retry_policy,
+        batch_size=config.batch_size,
+        wait_for_retries=True,
+        sleep=sleep,
+    )
+    report.sent += sent.sent
+    report.failed += sent.failed
+    return report
 
 
-def _give_up_interrupted(now: datetime) -> None:
-    # Sending it again could deliver it twice; the next period's reminder covers the item.
-    NagDelivery.objects.filter(
-        status=NagDelivery.Status.SENDING, claimed_at__lt=now - INTERRUPTED_AFTER
-    ).update(
-        status=NagDelivery.Status.FAILED,
-        error="Interrupted while sending; not sent again, so that it cannot arrive twice.",
+# The reminder topic: what a digest says on each channel ------------------------------------
+
+
+@dataclass(frozen=True)
+class _Batch:
+    nags: dict[int, Nag]
+    entries: dict[int, list[dict]]
+    teams: dict[int, Team]
+
+
+def _prepare(deliveries: list[Delivery]) -> _Batch:
+    """Everything a batch of digests says, in three queries whatever its size."""
+    nag_ids = {delivery.subject_id for delivery in deliveries}
+    team_ids = {d.address.get("team") for d in deliveries if d.channel == "slack"}
+    return _Batch(
+        nags=Nag.objects.select_related("recipient").in_bulk(nag_ids),
+        entries=digest_entries(list(nag_ids)),
+        teams=Team.objects.in_bulk(team_ids - {None}),
     )
 
 
-def _claim(now: datetime, size: int) -> list[NagDelivery]:
-    """Take up to `size` due deliveries for this process; another process skips them."""
-    with transaction.atomic():
-        ids = list(
-            NagDelivery.objects.select_for_update(skip_locked=True)
-            .filter(status=NagDelivery.Status.PENDING, next_attempt_at__lte=now)
-            .order_by("next_attempt_at", "pk")
-            .values_list("pk", flat=True)[:size]
-        )
-        if not ids:
-            return []
-        NagDelivery.objects.filter(pk__in=ids).update(
-            status=NagDelivery.Status.SENDING, claimed_at=now, attempts=F("attempts") + 1
-        )
-    return list(
-        NagDelivery.objects.filter(pk__in=ids)
-        .select_related("nag__recipient", "team")
-        .order_by("pk")
-    )
+def _compose(delivery: Delivery, batch: _Batch) -> engine.Message:
+    recipient = batch.nags[delivery.subject_id].recipient
+    entries = batch.entries[delivery.subject_id]
+    if delivery.channel == "slack":
+        team = batch.teams.get(delivery.address.get("team"))
+        if team is None:
+            raise engine.ChannelError("the team no longer exists", retryable=False)
+        payload = digest_slack(recipient=recipient, entries=entries, team=team)
+        return engine.Message(subject="", text=payload["text"], slack=payload)
+    message = digest_email(recipient=recipient, entries=entries, cc=delivery.address.get("cc", []))
+    return engine.Message(**message, data={"recipient": recipient.pk, "entries": entries})
 
 
-def _send(deliveries: list[NagDelivery], *, config: NagConfig, report: NagReport) -> None:
-    entries = digest_entries([delivery.nag_id for delivery in deliveries])
-    sent, not_sent = [], []
-    for delivery in deliveries:
-        try:
-            _deliver(delivery, entries[delivery.nag_id])
-        except ChannelError as error:
-            delivery.error = str(error)
-            if error.retryable and delivery.attempts < config.attempts:
-                delivery.status = NagDelivery.Status.PENDING
-                delivery.next_attempt_at = timezone.now() + config.retry_delay(delivery.attempts)
-            else:
-                delivery.status = NagDelivery.Status.FAILED
-                report.failed += 1
-            logger.warning("Reminder delivery %s failed: %s", delivery.pk, error)
-            not_sent.append(delivery)
-        except Exception:
-            # A fault of ours in one message must not hold back everybody else's.
-            logger.exception("Reminder delivery %s could not be prepared", delivery.pk)
-            delivery.status = NagDelivery.Status.FAILED
-            delivery.error = "Could not be prepared; see the log."
-            report.failed += 1
-            not_sent.append(delivery)
-        else:
-            sent.append(delivery.pk)
-    report.sent += len(sent)
-    # One statement for everything sent; failures are few and each keeps its own error.
-    NagDelivery.objects.filter(pk__in=sent).update(
-        status=NagDelivery.Status.SENT, sent_at=timezone.now(), error=""
-    )
-    for delivery in not_sent:
-        delivery.save(update_fields=["status", "next_attempt_at", "error"])
-
-
-def _deliver(delivery: NagDelivery, entries: list[dict]) -> None:
-    recipient = delivery.nag.recipient
-    if delivery.channel == NagDelivery.Channel.SLACK:
-        if delivery.team is None or not delivery.team.slack_webhook_url:
-            raise ChannelError("the team no longer has a Slack channel", retryable=False)
-        payload = digest_slack(recipient=recipient, entries=entries, team=delivery.team)
-        post_slack(webhook_url=delivery.team.slack_webhook_url, payload=payload)
-        return
-    message = digest_email(recipient=recipient, entries=entries, cc=delivery.cc)
-    send_email(to=[recipient.email], cc=delivery.cc, **message)
+REMINDER_TOPIC = engine.Topic(
+    name=TOPIC, label="Reminder digest", compose=_compose, prepare=_prepare
+)

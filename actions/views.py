@@ -30,7 +30,7 @@ from actions.forms import (
     SnoozeForm,
     WeeklyReviewForm,
 )
-from actions.items import action_item_history, action_item_snooze
+from actions.items import action_item_history, action_item_snooze, action_item_update
 from actions.models import ActionItem, NagPreference, ReviewMeeting
 from actions.review import (
     GROUP_KEYS,
@@ -44,7 +44,6 @@ from actions.review import (
     weekly_review_mark,
 )
 from incidents.models import Team
-from postmortems.blocks import block_save
 from postmortems.document import incident_for_ref
 
 REVIEW = "actions/review.html"
@@ -254,11 +253,8 @@ def item_update(request, pk: int):
     if not form.is_valid():
         return render(request, f"{REVIEW}#item-form", {"item": item, "form": form}, status=422)
     changes = {k: v for k, v in form.cleaned_data.items() if k != "base_version"}
-    result = block_save(
-        block=item,
-        changes=changes,
-        base_version=form.cleaned_data["base_version"],
-        user=request.user,
+    result = action_item_update(
+        item, base_version=form.cleaned_data["base_version"], user=request.user, **changes
     )
     if result.stale:
         data = request.POST.copy()
@@ -309,14 +305,18 @@ def item_snooze(request, pk: int):
         data = request.POST.copy()
         data["base_version"] = current.version
         form = _snooze_form(current, data, today=today)
+        due = f"{current.due_date:%Y-%m-%d}" if current.due_date else "on no date"
+        note = f"It is now due {due}; save again to snooze it anyway."
         if request.htmx:
             return render(
                 request,
                 f"{REVIEW}#snooze-form",
-                {"item": current, "form": form, "conflict": current},
+                {"item": current, "form": form, "conflict": current, "conflict_note": note},
                 status=409,
             )
-        return _item_page(request, current, snooze_form=form, conflict=current, status=409)
+        return _item_page(
+            request, current, snooze_form=form, conflict=current, conflict_note=note, status=409
+        )
     if request.htmx:
         return _saved_row(request, pk)
     messages.success(request, f"Snoozed until {form.cleaned_data['until']:%d %b %Y}.")
@@ -353,11 +353,8 @@ def item_detail(request, pk: int):
     if not form.is_valid():
         return _item_page(request, item, form=form, status=422)
     changes = {k: v for k, v in form.cleaned_data.items() if k != "base_version"}
-    result = block_save(
-        block=item,
-        changes=changes,
-        base_version=form.cleaned_data["base_version"],
-        user=request.user,
+    result = action_item_update(
+        item, base_version=form.cleaned_data["base_version"], user=request.user, **changes
     )
     if result.stale:
         data = request.POST.copy()

@@ -234,12 +234,13 @@ def reset_reminders(overdue: int, owners: int) -> None:
     from django.db import connection
     from django.utils import timezone
 
-    from actions.models import Nag, NagDelivery, NagLine
+    from actions.models import Nag, NagLine
+    from kernel.models import Delivery
 
     today = timezone.localdate()
     with connection.cursor() as cursor:
         names = ", ".join(
-            connection.ops.quote_name(m._meta.db_table) for m in (NagDelivery, NagLine, Nag)
+            connection.ops.quote_name(m._meta.db_table) for m in (Delivery, NagLine, Nag)
         )
         cursor.execute(f"TRUNCATE {names} RESTART IDENTITY CASCADE")
     run = uuid.uuid4()

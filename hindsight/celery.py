@@ -62,6 +62,15 @@ def schedule_daily_runs(sender: Celery, **kwargs) -> None:
 
 
 @app.on_after_configure.connect
+def schedule_delivery_sweep(sender: Celery, **kwargs) -> None:
+    # Each delivery is handed to a worker when it is queued; the sweep sends what a lost task
+    # left behind, and its reaper marks sends cut off midway.
+    sender.add_periodic_task(
+        60.0, sender.signature("kernel.tasks.deliver_due"), name="send deliveries left waiting"
+    )
+
+
+@app.on_after_configure.connect
 def schedule_quiet_incident_checks(sender: Celery, **kwargs) -> None:
     # Each interval reminds once whatever the cadence: checking every minute only bounds how
     # late a reminder can be.

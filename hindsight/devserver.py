@@ -3,7 +3,8 @@
 With DATABASE_URL / REDIS_URL set they are used. Otherwise a PostgreSQL or Redis answering on
 its default local port is used, and with neither the app runs on a SQLite file under var/ and an
 in-process bus. HINDSIGHT_EMBEDDED=1 chooses that embedded default even where PostgreSQL and
-Redis run. HINDSIGHT_PORT serves on another port than 8000.
+Redis run. HINDSIGHT_PORT serves on another port than 8000. Uvicorn's access log shows share
+links as /s/[redacted]/: LOGGING in the settings takes over its loggers as the app loads.
 """
 
 from __future__ import annotations

@@ -6,9 +6,12 @@ bus is in-process and the cache is local memory. Production adds hindsight.setti
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
+from django.utils.csp import CSP
 
 from hindsight.env import envbool, envint, envlist, envstr
 
@@ -30,24 +33,32 @@ INSTALLED_APPS = [
     "django.contrib.humanize",
     "django_htmx",
     "simple_history",
+    "axes",
+    "mozilla_django_oidc",
+    "kernel",
     "incidents",
     "postmortems",
     "actions",
+    "dashboard",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "hindsight.middleware.IdleSessionMiddleware",
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "hindsight.middleware.ViewerTimezoneMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
+    # Last, as django-axes asks: it turns a refused sign-in into the lock-out page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "hindsight.urls"
@@ -64,8 +75,9 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "django.template.context_processors.csp",
             ],
-            "builtins": ["postmortems.templatetags.document", "django.templatetags.tz"],
+            "builtins": ["kernel.templatetags.blocks", "django.templatetags.tz"],
         },
     }
 ]
@@ -110,6 +122,70 @@ AUTH_PASSWORD_VALIDATORS = [
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "dashboard"
 LOGOUT_REDIRECT_URL = "login"
+
+# Sign-in. django-axes comes first: it refuses any attempt while a name or an address is locked
+# out, before a password is hashed. Single sign-on joins when OIDC_RP_CLIENT_ID is set.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "incidents.sign_in.PasswordBackend",
+]
+# "false" hides the password form and refuses password sign-ins (single sign-on only).
+HINDSIGHT_PASSWORD_LOGIN = envbool("HINDSIGHT_PASSWORD_LOGIN", True)
+
+# A session ends after this many minutes without the person doing anything (open pages that
+# only listen for changes do not count as doing something).
+HINDSIGHT_SESSION_IDLE_MINUTES = envint("HINDSIGHT_SESSION_IDLE_MINUTES", 480)
+SESSION_COOKIE_AGE = HINDSIGHT_SESSION_IDLE_MINUTES * 60
+
+# Login throttling (django-axes): after HINDSIGHT_LOGIN_FAILURE_LIMIT wrong passwords for one
+# username, or from one address, sign-in is refused for HINDSIGHT_LOGIN_COOLOFF_MINUTES.
+# An admin lifts a lock-out early under Axes > Access attempts, or `manage.py axes_reset`.
+AXES_FAILURE_LIMIT = envint("HINDSIGHT_LOGIN_FAILURE_LIMIT", 5)
+AXES_COOLOFF_TIME = timedelta(minutes=envint("HINDSIGHT_LOGIN_COOLOFF_MINUTES", 15))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_RESET_ON_SUCCESS = True
+# Tries while locked out do not restart the cool-off, so "try again in N minutes" holds.
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+AXES_LOCKOUT_CALLABLE = "incidents.sign_in.locked_out"
+# Masked in what axes logs and stores of a failed request (passwords always are).
+AXES_SENSITIVE_PARAMETERS = ["username", "ip_address", "csrfmiddlewaretoken", "code", "state"]
+# The address is REMOTE_ADDR, which uvicorn --proxy-headers takes from the trusted proxy.
+
+# OpenID Connect single sign-on (mozilla-django-oidc), on when OIDC_RP_CLIENT_ID is set.
+OIDC_RP_CLIENT_ID = envstr("OIDC_RP_CLIENT_ID")
+OIDC_RP_CLIENT_SECRET = envstr("OIDC_RP_CLIENT_SECRET")
+OIDC_OP_AUTHORIZATION_ENDPOINT = envstr("OIDC_OP_AUTHORIZATION_ENDPOINT")
+OIDC_OP_TOKEN_ENDPOINT = envstr("OIDC_OP_TOKEN_ENDPOINT")
+OIDC_OP_USER_ENDPOINT = envstr("OIDC_OP_USER_ENDPOINT")
+OIDC_OP_JWKS_ENDPOINT = envstr("OIDC_OP_JWKS_ENDPOINT")
+OIDC_RP_SIGN_ALGO = envstr("OIDC_RP_SIGN_ALGO", "RS256")
+OIDC_RP_SCOPES = envstr("OIDC_RP_SCOPES", "openid email profile")
+OIDC_USE_PKCE = envbool("OIDC_USE_PKCE", True)
+OIDC_TIMEOUT = envint("OIDC_TIMEOUT_SECONDS", 10)
+# The button says "Sign in with <this>".
+OIDC_PROVIDER_NAME = envstr("OIDC_PROVIDER_NAME", "single sign-on")
+# The claim listing a person's groups; a group named like a team (its slug or name) makes the
+# person a member; OIDC_ADMIN_GROUP makes them an admin, OIDC_VIEWER_GROUP a read-only viewer.
+OIDC_TEAMS_CLAIM = envstr("OIDC_TEAMS_CLAIM", "groups")
+OIDC_ADMIN_GROUP = envstr("OIDC_ADMIN_GROUP")
+OIDC_VIEWER_GROUP = envstr("OIDC_VIEWER_GROUP")
+if OIDC_RP_CLIENT_ID:
+    AUTHENTICATION_BACKENDS.append("incidents.sign_in.SingleSignOnBackend")
+
+# Content-Security-Policy, enforced: scripts only from our own origin or with this response's
+# nonce, no inline event handlers, no eval, no inline styles, no framing.
+SECURE_CSP = {
+    "default-src": [CSP.SELF],
+    "script-src": [CSP.SELF, CSP.NONCE],
+    "style-src": [CSP.SELF, CSP.NONCE],
+    "img-src": [CSP.SELF, "data:"],
+    "connect-src": [CSP.SELF],
+    "font-src": [CSP.SELF],
+    "object-src": [CSP.NONE],
+    "base-uri": [CSP.NONE],
+    "form-action": [CSP.SELF],
+    "frame-ancestors": [CSP.NONE],
+}
 
 LANGUAGE_CODE = "en-gb"
 TIME_ZONE = envstr("HINDSIGHT_TIME_ZONE", "UTC")
@@ -162,24 +238,74 @@ HINDSIGHT_SUMMARY_EMAILS = envlist("HINDSIGHT_SUMMARY_EMAILS")
 HINDSIGHT_BASE_URL = envstr("HINDSIGHT_BASE_URL")
 # Debian's Chromium prints the PDF export; without it the PDF download says so instead.
 HINDSIGHT_CHROMIUM = envstr("HINDSIGHT_CHROMIUM", "/usr/bin/chromium")
+# The PDF's paper: "A4", "Letter", or empty to follow the reader's browser language (Letter for
+# the Americas that use it, A4 everywhere else).
+HINDSIGHT_PDF_PAPER = envstr("HINDSIGHT_PDF_PAPER", "")
+if HINDSIGHT_PDF_PAPER not in ("", "A4", "Letter"):
+    raise ImproperlyConfigured(
+        f"HINDSIGHT_PDF_PAPER must be A4, Letter or empty, not {HINDSIGHT_PDF_PAPER!r}"
+    )
 # How often a stakeholder page left open looks for changes, in seconds.
 HINDSIGHT_READER_REFRESH_SECONDS = envint("HINDSIGHT_READER_REFRESH_SECONDS", 20)
 
 # Reminders about overdue action items ("nags"): the daily run's hour, and the time zone that
 # hour and "overdue" are read in; how often an item reminds (a team can choose its own) and
-# after how many reminders the lead is copied; how often a failing channel is tried, waiting
-# HINDSIGHT_NAG_RETRY_SECONDS and doubling each time.
+# after how many reminders the lead is copied.
 HINDSIGHT_NAG_HOUR = envint("HINDSIGHT_NAG_HOUR", 9)
 HINDSIGHT_NAG_TIME_ZONE = envstr("HINDSIGHT_NAG_TIME_ZONE", TIME_ZONE)
 HINDSIGHT_NAG_EVERY_DAYS = envint("HINDSIGHT_NAG_EVERY_DAYS", 7)
 HINDSIGHT_NAG_ESCALATE_AFTER = envint("HINDSIGHT_NAG_ESCALATE_AFTER", 3)
-HINDSIGHT_NAG_ATTEMPTS = envint("HINDSIGHT_NAG_ATTEMPTS", 4)
-HINDSIGHT_NAG_RETRY_SECONDS = envint("HINDSIGHT_NAG_RETRY_SECONDS", 30)
 
+# Every message going out (reminders, summaries): how often a failing channel is tried, waiting
+# HINDSIGHT_DELIVERY_RETRY_SECONDS after the first failure and doubling each time.
+HINDSIGHT_DELIVERY_ATTEMPTS = envint("HINDSIGHT_DELIVERY_ATTEMPTS", 4)
+HINDSIGHT_DELIVERY_RETRY_SECONDS = envint("HINDSIGHT_DELIVERY_RETRY_SECONDS", 30)
+
+# A team's Slack webhook must be https to one of these hosts (comma-separated).
+HINDSIGHT_SLACK_HOSTS = envlist("HINDSIGHT_SLACK_HOSTS", "hooks.slack.com")
+# Only the test suite turns this on, for its Slack stand-in on 127.0.0.1 over plain http.
+HINDSIGHT_SLACK_ALLOW_LOCAL_TEST_SERVER = False
+
+# Share-link tokens are redacted from every request line written to a log: uvicorn's access
+# log, Django's request warnings ("Not Found: /s/...") and runserver's log.
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "filters": {"redact_share_tokens": {"()": "hindsight.logs.RedactShareTokens"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+        "access": {
+            "()": "uvicorn.logging.AccessFormatter",
+            "fmt": '%(levelprefix)s %(client_addr)s - "%(request_line)s" %(status_code)s',
+        },
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "plain",
+            "filters": ["redact_share_tokens"],
+        },
+        "access": {
+            "class": "logging.StreamHandler",
+            "formatter": "access",
+            "stream": "ext://sys.stdout",
+            "filters": ["redact_share_tokens"],
+        },
+    },
+    "loggers": {
+        "uvicorn.access": {
+            "handlers": ["access"],
+            "filters": ["redact_share_tokens"],
+            "level": "INFO",
+            "propagate": False,
+        },
+        "django.request": {"filters": ["redact_share_tokens"]},
+        "django.server": {
+            "handlers": ["console"],
+            "filters": ["redact_share_tokens"],
+            "level": "INFO",
+            "propagate": False,
+        },
+    },
     "root": {"handlers": ["console"], "level": envstr("LOG_LEVEL", "INFO")},
 }

@@ -1,16 +1,37 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
+from django.contrib.auth.decorators import login_not_required
+from django.contrib.staticfiles import finders
+from django.http import FileResponse, Http404
 from django.urls import include, path
+from django.views.decorators.cache import cache_control
+from django.views.decorators.http import require_GET
 
 from hindsight.health import healthz
+from incidents import sign_in
 from postmortems import stakeholder_views
 
+
+@login_not_required  # asked for by the sign-in page and stakeholder pages too
+@require_GET
+@cache_control(public=True, max_age=7 * 24 * 3600)
+def favicon(request):
+    """Browsers ask every site for /favicon.ico, whatever the page's link tags say."""
+    found = finders.find("favicon.ico")
+    if not found:
+        raise Http404("No icon")
+    return FileResponse(open(found, "rb"), content_type="image/x-icon")
+
+
 urlpatterns = [
+    path("favicon.ico", favicon, name="favicon"),
     path("healthz", healthz, name="healthz"),
-    path("login/", auth_views.LoginView.as_view(), name="login"),
+    path("login/", sign_in.SignInView.as_view(), name="login"),
+    path("oidc/authenticate/", sign_in.sso_start, name="oidc_authentication_init"),
+    path("oidc/callback/", sign_in.sso_callback, name="oidc_authentication_callback"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),
-    path("", include("incidents.urls")),
+    path("", include("dashboard.urls")),
     path("incidents/<str:ref>/", include("incidents.active_urls")),
     path("incidents/<str:ref>/", include("postmortems.urls")),
     path("actions/", include("actions.urls")),

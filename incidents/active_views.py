@@ -39,8 +39,9 @@ from incidents.response import (
     role_assign,
     status_update_post,
 )
+from kernel.kinds import page_registry
+from kernel.live import document_channel
 from postmortems.document import incident_number
-from postmortems.live import document_channel
 
 PAGE = "incidents/active.html"
 LATEST_UPDATES = 3
@@ -132,6 +133,7 @@ def active(request, ref: str):
         return redirect(incident)
     context = _context(request, incident)
     context["last_event_id"] = get_bus().last_id(document_channel(incident.pk))
+    context["block_kinds"] = page_registry()
     return render(request, PAGE, context)
 
 
@@ -277,6 +279,7 @@ def _answer(request, incident: Incident, part: str, context: dict, *, status: in
     if status < 400:
         return redirect("incident-active", ref=incident.ref)
     context["last_event_id"] = get_bus().last_id(document_channel(incident.pk))
+    context["block_kinds"] = page_registry()
     return render(request, PAGE, context, status=status)
 
 

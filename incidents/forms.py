@@ -5,33 +5,21 @@ from django.contrib.auth import get_user_model
 from django.utils import timezone
 
 from incidents.models import Incident, Service, Severity, Team, TimelineEntry
+from kernel.forms import VersionedForm
+from kernel.text import display_name
+from kernel.widgets import IsoDateTimeField
 
 User = get_user_model()
 
 
-class DateTimeSecondsInput(forms.DateTimeInput):
-    """A browser date-time picker that keeps seconds, read in the viewer's timezone."""
-
-    input_type = "datetime-local"
-
-    def __init__(self, attrs=None):
-        super().__init__(attrs={"step": "1", **(attrs or {})}, format="%Y-%m-%dT%H:%M:%S")
-
-
-class VersionedForm(forms.Form):
-    """Carries the version of the block the editor started from."""
-
-    base_version = forms.IntegerField(widget=forms.HiddenInput, min_value=1)
-
-
 class PersonChoiceField(forms.ModelChoiceField):
     def label_from_instance(self, user) -> str:
-        return user.get_full_name() or user.get_username()
+        return display_name(user)
 
 
 class PeopleChoiceField(forms.ModelMultipleChoiceField):
     def label_from_instance(self, user) -> str:
-        return user.get_full_name() or user.get_username()
+        return display_name(user)
 
 
 class SeverityChoiceField(forms.ModelChoiceField):
@@ -43,12 +31,12 @@ INCIDENT_FIELD_CLASSES = {
     "owner": PersonChoiceField,
     "responders": PeopleChoiceField,
     "severity": SeverityChoiceField,
+    "started_at": IsoDateTimeField,
+    "detected_at": IsoDateTimeField,
+    "mitigated_at": IsoDateTimeField,
+    "resolved_at": IsoDateTimeField,
 }
 INCIDENT_WIDGETS = {
-    "started_at": DateTimeSecondsInput,
-    "detected_at": DateTimeSecondsInput,
-    "mitigated_at": DateTimeSecondsInput,
-    "resolved_at": DateTimeSecondsInput,
     "responders": forms.SelectMultiple(attrs={"size": 4}),
     "services": forms.SelectMultiple(attrs={"size": 4}),
 }
@@ -136,10 +124,8 @@ class TimelineEntryForm(VersionedForm, forms.ModelForm):
     class Meta:
         model = TimelineEntry
         fields = ["occurred_at", "kind", "text"]
-        widgets = {
-            "occurred_at": DateTimeSecondsInput,
-            "text": forms.Textarea(attrs={"rows": 2}),
-        }
+        field_classes = {"occurred_at": IsoDateTimeField}
+        widgets = {"text": forms.Textarea(attrs={"rows": 2})}
         labels = {"occurred_at": "Time", "text": "What happened"}
 
 

@@ -13,7 +13,15 @@ from django.urls import reverse
 from django.utils import timezone
 from simple_history.models import HistoricalRecords
 
+from kernel.channels import slack_webhook_refusal
+
 REF_PREFIX = "INC-"
+
+
+def validate_slack_webhook_url(value: str) -> None:
+    refusal = slack_webhook_refusal(value)
+    if refusal:
+        raise ValidationError(refusal, code="unsafe_webhook")
 
 
 class Team(models.Model):
@@ -28,7 +36,10 @@ class Team(models.Model):
         related_name="led_teams",
     )
     slack_webhook_url = models.URLField(
-        blank=True, help_text="A Slack incoming-webhook URL for this team's notifications."
+        blank=True,
+        validators=[validate_slack_webhook_url],
+        help_text="A Slack incoming-webhook URL for this team's notifications "
+        "(https://hooks.slack.com/services/...).",
     )
     nag_every_days = models.PositiveSmallIntegerField(
         "remind every (days)",

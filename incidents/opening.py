@@ -2,13 +2,24 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from django.db import IntegrityError, transaction
 from django.db.models import Max
 
 from incidents.models import Incident, TimelineEntry
-from postmortems.outlines import postmortem_create
 
 NUMBER_ATTEMPTS = 5
+
+# What the apps above need done for every new incident, in the same transaction (the
+# postmortems app creates the document). Registered in their AppConfig.ready().
+_OPENED: list[Callable[..., object]] = []
+
+
+def on_incident_opened(callback: Callable[..., object]) -> None:
+    """Call `callback(incident=, user=)` whenever an incident is opened."""
+    if callback not in _OPENED:
+        _OPENED.append(callback)
 
 
 def next_incident_number() -> int:
@@ -36,7 +47,8 @@ def incident_open(*, incident: Incident, services=(), responders=(), user=None) 
                     raise
         incident.services.set(services)
         incident.responders.set(responders)
-        postmortem_create(incident=incident, user=user)
+        for callback in _OPENED:
+            callback(incident=incident, user=user)
         entry = TimelineEntry(
             incident=incident,
             occurred_at=incident.detected_at or incident.started_at,

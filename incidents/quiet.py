@@ -28,8 +28,8 @@ from django.db.models import Max
 from django.urls import reverse
 from django.utils import timezone
 
-from hindsight.channels import ChannelError, post_slack, send_email, slack_escape
 from incidents.models import Incident, QuietReminder
+from kernel.channels import ChannelError, post_slack, send_email, slack_escape
 
 logger = logging.getLogger(__name__)
 

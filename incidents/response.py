@@ -17,8 +17,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from incidents.models import Incident, StatusUpdate, TimelineEntry
-from postmortems.blocks import block_create
-from postmortems.live import document_event_on_commit, publish_on_commit
+from kernel.blocks import block_create
+from kernel.live import document_event_on_commit, publish_on_commit
 
 User = get_user_model()
 Kind = TimelineEntry.Kind

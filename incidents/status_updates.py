@@ -11,8 +11,8 @@ import logging
 from django.conf import settings
 from django.utils import timezone
 
-from hindsight.channels import ChannelError, post_slack, send_email, slack_escape
 from incidents.models import StatusUpdate
+from kernel.channels import ChannelError, post_slack, send_email, slack_escape
 
 logger = logging.getLogger(__name__)
 

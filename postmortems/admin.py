@@ -1,6 +1,7 @@
 from django.contrib import admin
 from simple_history.admin import SimpleHistoryAdmin
 
+from kernel.admin import delivery_log
 from postmortems.models import (
     Cause,
     ConflictCopy,
@@ -8,9 +9,9 @@ from postmortems.models import (
     Publication,
     Section,
     ShareLink,
-    SummaryDelivery,
     Why,
 )
+from postmortems.publishing.summary import SUMMARY_TOPIC
 
 
 class SectionInline(admin.StackedInline):
@@ -58,14 +59,6 @@ class ConflictCopyAdmin(SimpleHistoryAdmin):
     raw_id_fields = ["section", "author", "resolved_by"]
 
 
-class SummaryDeliveryInline(admin.TabularInline):
-    model = SummaryDelivery
-    extra = 0
-    can_delete = False
-    fields = ["channel", "recipients", "team", "status", "attempts", "error", "sent_at"]
-    readonly_fields = fields
-
-
 @admin.register(Publication)
 class PublicationAdmin(admin.ModelAdmin):
     """Publications are what stakeholders were shown: kept as they were, never edited."""
@@ -79,8 +72,12 @@ class PublicationAdmin(admin.ModelAdmin):
         "content",
         "missing",
         "override_reason",
+        "summary_deliveries",
     ]
-    inlines = [SummaryDeliveryInline]
+
+    @admin.display(description="how its summary went out")
+    def summary_deliveries(self, publication: Publication) -> str:
+        return delivery_log(SUMMARY_TOPIC.name, publication.pk)
 
     def has_add_permission(self, request) -> bool:
         return False

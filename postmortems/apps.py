@@ -3,3 +3,15 @@ from django.apps import AppConfig
 
 class PostmortemsConfig(AppConfig):
     name = "postmortems"
+
+    def ready(self) -> None:
+        from incidents.opening import on_incident_opened
+        from kernel.delivery import register_topic
+        from postmortems.kinds import register_document_kinds
+        from postmortems.outlines import postmortem_create
+        from postmortems.publishing.summary import SUMMARY_TOPIC
+
+        register_document_kinds()
+        register_topic(SUMMARY_TOPIC)
+        # Every incident gets its postmortem document the moment it is opened.
+        on_incident_opened(postmortem_create)

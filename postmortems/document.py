@@ -4,13 +4,11 @@ from __future__ import annotations
 
 import re
 
-from django.db.models import Prefetch
 from django.http import Http404
 from django.utils import timezone
 
-from actions.models import ActionItem
-from incidents.models import REF_PREFIX, Incident, TimelineEntry
-from postmortems.models import Cause, Why
+from incidents.models import REF_PREFIX, Incident
+from kernel.kinds import document_lists, document_prefetch, page_registry
 
 REF_PATTERN = re.compile(rf"^{REF_PREFIX}(\d{{1,9}})$", re.IGNORECASE)
 
@@ -34,19 +32,7 @@ def incident_for_ref(ref: str) -> Incident:
 def document_for_ref(ref: str) -> Incident:
     """The incident with everything its document page shows, prefetched."""
     queryset = Incident.objects.select_related("severity", "owner", "team", "postmortem")
-    queryset = queryset.prefetch_related(
-        "services",
-        "responders",
-        Prefetch("timeline", TimelineEntry.objects.select_related("added_by")),
-        "postmortem__sections",
-        Prefetch(
-            "postmortem__causes",
-            Cause.objects.prefetch_related(
-                Prefetch("whys", Why.objects.order_by("position", "id"))
-            ),
-        ),
-        Prefetch("action_items", ActionItem.objects.select_related("owner", "cause")),
-    )
+    queryset = queryset.prefetch_related(*document_prefetch())
     try:
         return queryset.get(number=incident_number(ref))
     except Incident.DoesNotExist:
@@ -54,13 +40,10 @@ def document_for_ref(ref: str) -> Incident:
 
 
 def document_context(incident: Incident) -> dict:
-    postmortem = incident.postmortem
     return {
         "incident": incident,
-        "postmortem": postmortem,
-        "sections": list(postmortem.sections.all()),
-        "timeline": list(incident.timeline.all()),
-        "causes": list(postmortem.causes.all()),
-        "action_items": list(incident.action_items.all()),
+        "postmortem": incident.postmortem,
+        **document_lists(incident),
+        "block_kinds": page_registry(),
         "today": timezone.localdate(),
     }

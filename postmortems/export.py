@@ -19,8 +19,8 @@ from django.contrib.staticfiles import finders
 from django.template.loader import render_to_string
 
 from incidents.models import Incident
-from postmortems.publishing import reader_document, reader_document_for_display
-from postmortems.templatetags.document import duration
+from kernel.templatetags.blocks import duration
+from postmortems.publishing.reader import reader_document, reader_document_for_display
 
 logger = logging.getLogger(__name__)
 
@@ -161,7 +161,26 @@ def chromium_path() -> str | None:
     return path if path and os.access(path, os.X_OK) else None
 
 
-def printable_html(incident: Incident) -> str:
+# Where Letter paper is the norm; everywhere else prints on A4.
+LETTER_REGIONS = {"US", "CA", "MX", "PH", "CL", "CO", "VE", "CR", "GT", "PA", "DO", "PR", "SV"}
+
+
+def paper_for(accept_language: str) -> str:
+    """A4 or Letter: the setting if set, else the region of the reader's first language.
+
+    A language without a region counts as its usual one: "en" as American English (Letter),
+    any other as A4.
+    """
+    if settings.HINDSIGHT_PDF_PAPER:
+        return settings.HINDSIGHT_PDF_PAPER
+    first = (accept_language or "").split(",")[0].split(";")[0].strip().replace("_", "-")
+    language, _, region = first.partition("-")
+    if not region:
+        return "Letter" if language.lower() in ("en", "") else "A4"
+    return "Letter" if region.upper() in LETTER_REGIONS else "A4"
+
+
+def printable_html(incident: Incident, *, paper: str = "A4") -> str:
     """A self-contained page (styles inline, no script, nothing fetched) for Chromium to print."""
     css_path = finders.find("css/hindsight.css")
     doc = reader_document_for_display(reader_document(incident, for_stakeholders=False))
@@ -169,6 +188,7 @@ def printable_html(incident: Incident) -> str:
         "postmortems/stakeholder.html",
         {
             "printing": True,
+            "paper": paper,
             "inline_css": Path(css_path).read_text() if css_path else "",
             "document": doc,
             "postmortem_status": incident.postmortem.get_status_display(),

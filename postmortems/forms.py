@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django import forms
 
-from incidents.forms import VersionedForm
+from kernel.forms import VersionedForm
 from postmortems.models import Cause, Section, Why
 
 
@@ -16,6 +16,9 @@ class SectionForm(VersionedForm, forms.ModelForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["body"].label = self.instance.title
+        # A browser cuts a paste at `maxlength` without a word; the server says what is too
+        # long instead, and the page keeps the whole text until it is shortened.
+        self.fields["body"].widget.attrs.pop("maxlength", None)
 
 
 class CauseForm(VersionedForm, forms.ModelForm):
@@ -37,7 +40,15 @@ class WhyForm(VersionedForm, forms.ModelForm):
             "answer": forms.Textarea(attrs={"rows": 2}),
             "evidence": forms.Textarea(attrs={"rows": 2}),
         }
-        labels = {"question": "Why?"}
+        labels = {
+            "question": "Question: why did it happen?",
+            "answer": "Answer: because…",
+            "evidence": "Evidence for the answer",
+        }
+        help_texts = {
+            "question": "The question itself, e.g. “Why did the deploy skip the canary?”",
+            "answer": "What the team found: the reason, as far as it is known.",
+        }
 
 
 class NewWhyForm(WhyForm):

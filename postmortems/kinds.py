@@ -1,56 +1,30 @@
-"""The kinds of block a document page edits in place, and how each is found and added."""
+"""The blocks of the postmortem document, registered with the kernel.
+
+The incident's details and its timeline entries are rows of the incidents app, but the only
+page that edits them in place is this document, so their kinds are registered here, next to
+the sections, causes and whys they are shown with.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
-
-from django.db import models
-from django.db.models import Max
+from django.db.models import Prefetch
 from django.shortcuts import get_object_or_404
 
-from actions.forms import ActionItemForm, NewActionItemForm
-from actions.models import ActionItem
+from incidents.editing import incident_update, timeline_entry_update
 from incidents.forms import IncidentHeaderForm, NewTimelineEntryForm, TimelineEntryForm
 from incidents.models import Incident, TimelineEntry
+from kernel.kinds import BlockKind, described, next_position, register
+from postmortems.editing import (
+    cause_update,
+    conflict_copy_keep,
+    section_update,
+    why_update,
+)
 from postmortems.forms import CauseForm, NewCauseForm, NewWhyForm, SectionForm, WhyForm
-from postmortems.models import Cause, Section, Why
+from postmortems.models import Cause, ConflictCopy, Section, Why
 from postmortems.outlines import postmortem_sync_due
 
-
-@dataclass(frozen=True)
-class BlockKind:
-    name: str
-    model: type[models.Model]
-    form: type
-    partial: str
-    queryset: Callable[[Incident], models.QuerySet]
-    # Adding, moving and deleting: only for kinds that have a list to refresh afterwards.
-    new_form: type | None = None
-    new_block: Callable | None = None
-    list_partial: str | None = None
-    siblings: Callable[[models.Model], models.QuerySet] | None = None
-    deletable: bool = False
-    m2m_fields: tuple[str, ...] = ()
-    # Text fields merged three ways when someone saved in between; see postmortems.merge.
-    merge_fields: tuple[str, ...] = ()
-    after_save: Callable[[models.Model], None] | None = None
-
-    @property
-    def movable(self) -> bool:
-        return self.siblings is not None
-
-    def get(self, incident: Incident, pk: int) -> models.Model:
-        return get_object_or_404(self.queryset(incident), pk=pk)
-
-    def list_owner(self, block: models.Model) -> models.Model | None:
-        """The block whose partial holds the list, when the list lives inside another block."""
-        return block.cause if isinstance(block, Why) else None
-
-
-def next_position(queryset: models.QuerySet) -> int:
-    top = queryset.aggregate(top=Max("position"))["top"]
-    return 0 if top is None else top + 1
+DOCUMENT = "postmortems/document.html"
 
 
 def _new_cause(incident, request):
@@ -64,82 +38,153 @@ def _new_why(incident, request):
     return Why(cause=cause, position=next_position(cause.whys.all()))
 
 
-def _new_action(incident, request):
-    return ActionItem(
-        incident=incident,
-        created_by=request.user,
-        position=next_position(incident.action_items.all()),
-    )
+def _cause_ids(incident):
+    return Cause.history.filter(postmortem_id=incident.postmortem.pk).values("id")
 
 
-KINDS: dict[str, BlockKind] = {
-    kind.name: kind
-    for kind in (
-        BlockKind(
-            name="incident",
-            model=Incident,
-            form=IncidentHeaderForm,
-            partial="header",
-            queryset=lambda incident: Incident.objects.filter(pk=incident.pk),
-            m2m_fields=("responders", "services"),
-            after_save=postmortem_sync_due,
-        ),
-        BlockKind(
-            name="section",
-            model=Section,
-            form=SectionForm,
-            partial="section",
-            queryset=lambda incident: Section.objects.filter(postmortem__incident=incident),
-            merge_fields=("body",),
-        ),
-        BlockKind(
-            name="entry",
-            model=TimelineEntry,
-            form=TimelineEntryForm,
-            partial="entry",
-            queryset=lambda incident: incident.timeline.select_related("added_by"),
-            new_form=NewTimelineEntryForm,
-            new_block=lambda incident, request: TimelineEntry(
-                incident=incident, added_by=request.user
+INCIDENT = BlockKind(
+    name="incident",
+    model=Incident,
+    label="Incident details",
+    template=DOCUMENT,
+    partial="header",
+    blocks=lambda incident: Incident.objects.filter(pk=incident.pk),
+    incident_id=lambda incident: incident.pk,
+    history=lambda incident: Incident.history.filter(id=incident.pk),
+    tracked_fields=(
+        "title",
+        "severity_id",
+        "status",
+        "started_at",
+        "detected_at",
+        "mitigated_at",
+        "resolved_at",
+        "owner_id",
+        "team_id",
+        "customer_facing",
+        "private",
+    ),
+    describe=lambda record: "Incident details",
+    form=IncidentHeaderForm,
+    update=incident_update,
+    m2m_fields=("responders", "services"),
+    after_save=postmortem_sync_due,
+    prefetch=("services", "responders"),
+)
+
+SECTION = BlockKind(
+    name="section",
+    model=Section,
+    label="Section",
+    template=DOCUMENT,
+    partial="section",
+    blocks=lambda incident: Section.objects.filter(postmortem__incident=incident),
+    incident_id=lambda section: section.postmortem.incident_id,
+    history=lambda incident: Section.history.filter(postmortem_id=incident.postmortem.pk),
+    tracked_fields=("body",),
+    describe=lambda record: record.title,
+    aria_label=lambda section: section.title,
+    form=SectionForm,
+    update=section_update,
+    merge_fields=("body",),
+    autosave_field="body",
+    keep_conflict=conflict_copy_keep,
+    document_list="sections",
+    document_rows=lambda incident: list(incident.postmortem.sections.all()),
+    prefetch=("postmortem__sections",),
+)
+
+ENTRY = BlockKind(
+    name="entry",
+    model=TimelineEntry,
+    label="Timeline entry",
+    template=DOCUMENT,
+    partial="entry",
+    blocks=lambda incident: incident.timeline.select_related("added_by"),
+    incident_id=lambda entry: entry.incident_id,
+    history=lambda incident: TimelineEntry.history.filter(incident_id=incident.pk),
+    tracked_fields=("occurred_at", "kind", "text"),
+    describe=lambda record: described("Timeline", record.text),
+    form=TimelineEntryForm,
+    update=timeline_entry_update,
+    new_form=NewTimelineEntryForm,
+    new_block=lambda incident, request: TimelineEntry(incident=incident, added_by=request.user),
+    list_partial="timeline",
+    deletable=True,
+    document_list="timeline",
+    document_rows=lambda incident: list(incident.timeline.all()),
+    prefetch=(Prefetch("timeline", TimelineEntry.objects.select_related("added_by")),),
+)
+
+CAUSE = BlockKind(
+    name="cause",
+    model=Cause,
+    label="Cause",
+    template=DOCUMENT,
+    partial="cause",
+    blocks=lambda incident: Cause.objects.filter(postmortem__incident=incident),
+    incident_id=lambda cause: cause.postmortem.incident_id,
+    history=lambda incident: Cause.history.filter(postmortem_id=incident.postmortem.pk),
+    tracked_fields=("statement", "kind"),
+    describe=lambda record: described("Cause", record.statement),
+    form=CauseForm,
+    update=cause_update,
+    new_form=NewCauseForm,
+    new_block=_new_cause,
+    list_partial="causes",
+    siblings=lambda cause: Cause.objects.filter(postmortem=cause.postmortem_id),
+    deletable=True,
+    document_list="causes",
+    document_rows=lambda incident: list(incident.postmortem.causes.all()),
+    prefetch=(
+        Prefetch(
+            "postmortem__causes",
+            Cause.objects.prefetch_related(
+                Prefetch("whys", Why.objects.order_by("position", "id"))
             ),
-            list_partial="timeline",
-            deletable=True,
         ),
-        BlockKind(
-            name="cause",
-            model=Cause,
-            form=CauseForm,
-            partial="cause",
-            queryset=lambda incident: Cause.objects.filter(postmortem__incident=incident),
-            new_form=NewCauseForm,
-            new_block=_new_cause,
-            list_partial="causes",
-            siblings=lambda cause: Cause.objects.filter(postmortem=cause.postmortem_id),
-            deletable=True,
-        ),
-        BlockKind(
-            name="why",
-            model=Why,
-            form=WhyForm,
-            partial="why",
-            queryset=lambda incident: Why.objects.filter(cause__postmortem__incident=incident),
-            new_form=NewWhyForm,
-            new_block=_new_why,
-            list_partial="cause",
-            siblings=lambda why: Why.objects.filter(cause=why.cause_id),
-            deletable=True,
-        ),
-        BlockKind(
-            name="action",
-            model=ActionItem,
-            form=ActionItemForm,
-            partial="action",
-            queryset=lambda incident: incident.action_items.select_related("owner", "cause"),
-            new_form=NewActionItemForm,
-            new_block=_new_action,
-            list_partial="actions",
-            siblings=lambda item: ActionItem.objects.filter(incident=item.incident_id),
-            deletable=True,
-        ),
-    )
-}
+    ),
+)
+
+WHY = BlockKind(
+    name="why",
+    model=Why,
+    label="Why",
+    template=DOCUMENT,
+    partial="why",
+    blocks=lambda incident: Why.objects.filter(cause__postmortem__incident=incident),
+    incident_id=lambda why: why.cause.postmortem.incident_id,
+    history=lambda incident: Why.history.filter(cause_id__in=_cause_ids(incident)),
+    tracked_fields=("question", "answer", "evidence"),
+    describe=lambda record: described("Why", record.question),
+    form=WhyForm,
+    update=why_update,
+    new_form=NewWhyForm,
+    new_block=_new_why,
+    list_partial="cause",
+    parent="cause",
+    parent_field="cause_id",
+    siblings=lambda why: Why.objects.filter(cause=why.cause_id),
+    deletable=True,
+)
+
+# Kept for the record, never edited or reverted to: a conflict copy is resolved by choice.
+CONFLICT = BlockKind(
+    name="conflict",
+    model=ConflictCopy,
+    label="Conflict copy",
+    template=DOCUMENT,
+    partial="section",
+    blocks=lambda incident: ConflictCopy.objects.filter(section__postmortem__incident=incident),
+    incident_id=lambda copy: copy.section.postmortem.incident_id,
+    history=lambda incident: ConflictCopy.history.filter(
+        section_id__in=Section.objects.filter(postmortem_id=incident.postmortem.pk).values("id")
+    ),
+    tracked_fields=("text", "resolution"),
+    describe=lambda record: "Conflict copy (text that could not be merged)",
+)
+
+
+def register_document_kinds() -> None:
+    for kind in (INCIDENT, ENTRY, SECTION, CAUSE, WHY, CONFLICT):
+        register(kind)

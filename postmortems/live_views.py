@@ -3,39 +3,30 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 from datetime import timedelta
 
 from asgiref.sync import sync_to_async
 from django.core.handlers.asgi import ASGIRequest
 from django.http import Http404, HttpResponse, JsonResponse, StreamingHttpResponse
-from django.shortcuts import render
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django.views.decorators.http import require_GET, require_POST
 
 from hindsight.bus import LOST, BusUnavailable, get_bus
-from postmortems.blocks import block_save
-from postmortems.document import document_context, document_for_ref, incident_for_ref
-from postmortems.history import history_sources
-from postmortems.kinds import KINDS
-from postmortems.live import document_channel, release_connection
-from postmortems.merge import edits_between
-from postmortems.models import ConflictCopy, Section
+from kernel.history import history_sources
+from kernel.kinds import kind_named
+from kernel.live import PING_SECONDS, block_event, document_channel, release_connection, sse
+from kernel.merge import edits_between
+from kernel.text import display_name, initials
+from postmortems.document import document_for_ref, incident_for_ref
+from postmortems.editing import section_update
+from postmortems.models import ConflictCopy
+from postmortems.views import editable_kind, list_response
 
 logger = logging.getLogger(__name__)
-PING_SECONDS = 15
 POLL_OVERLAP = timedelta(seconds=5)
-MAX_SECTION_LENGTH = Section._meta.get_field("body").max_length
-
-
-def _sse(event: str, data: dict, event_id: str | None = None) -> str:
-    lines = [f"event: {event}"]
-    if event_id:
-        lines.append(f"id: {event_id}")
-    lines.append(f"data: {json.dumps(data)}")
-    return "\n".join(lines) + "\n\n"
+HISTORY_ACTIONS = {"+": "created", "-": "deleted"}
 
 
 def _incident_id_for_ref(ref: str) -> int:
@@ -69,11 +60,11 @@ async def document_events(request, ref: str):
         try:
             yield "retry: 3000\n\n"
             if missed is None:
-                yield _sse("reset", {"reason": "missed too much"})
+                yield sse("reset", {"reason": "missed too much"})
             else:
                 for event_id, event in missed:
-                    yield _sse("change", event, event_id)
-            yield _sse("ready", {"caught_up": len(missed or ())})
+                    yield sse("change", event, event_id)
+            yield sse("ready", {"caught_up": len(missed or ())})
             while True:
                 item = await subscription.get(PING_SECONDS)
                 if item is None:
@@ -83,7 +74,7 @@ async def document_events(request, ref: str):
                 else:
                     event_id, event = item
                     name = "presence" if event.get("type") == "presence" else "change"
-                    yield _sse(name, event, event_id)
+                    yield sse(name, event, event_id)
         except asyncio.CancelledError:
             raise  # the page went away
         finally:
@@ -102,35 +93,18 @@ def document_changes(request, ref: str):
     now = timezone.now()
     since = parse_datetime(request.GET.get("since", "")) or now
     changes = []
-    for kind, queryset in history_sources(incident).items():
+    for name, queryset in history_sources(incident).items():
+        kind = kind_named(name)
+        if not kind.editable:
+            continue
         rows = queryset.filter(history_date__gt=since - POLL_OVERLAP).select_related("history_user")
         for row in rows.order_by("history_date")[:200]:
+            action = HISTORY_ACTIONS.get(row.history_type, "saved")
             changes.append(
-                {
-                    "type": "block",
-                    "kind": kind,
-                    "id": row.id,
-                    "version": row.version,
-                    "action": {"+": "created", "-": "deleted"}.get(row.history_type, "saved"),
-                    "parent": getattr(row, "cause_id", None) if kind == "why" else None,
-                    "by": _name(row.history_user),
-                    "by_id": row.history_user_id,
-                    "at": row.history_date.isoformat(),
-                }
+                block_event(kind, row, action, row.history_user, at=row.history_date.isoformat())
             )
     changes.sort(key=lambda change: change["at"])
     return JsonResponse({"now": now.isoformat(), "changes": changes})
-
-
-def _name(user) -> str:
-    if user is None:
-        return ""
-    return user.get_full_name() or user.get_username()
-
-
-def _initials(user) -> str:
-    parts = _name(user).split()
-    return "".join(part[0] for part in parts[:2]).upper() or "?"
 
 
 @require_POST
@@ -144,8 +118,8 @@ def presence_beat(request, ref: str):
     bus = get_bus()
     data = {
         "user_id": request.user.pk,
-        "name": _name(request.user),
-        "initials": _initials(request.user),
+        "name": display_name(request.user),
+        "initials": initials(request.user),
         "editing": editing,
     }
     if bus.presence_beat(channel, member, data):
@@ -164,30 +138,38 @@ def presence_leave(request, ref: str):
 
 
 @require_POST
-def section_autosave(request, ref: str, pk: int):
-    """Save a section's text as it is typed; merge with saves made in between, or keep a copy."""
+def block_autosave(request, ref: str, kind: str, pk: int):
+    """Save a block's text as it is typed; merge with saves made in between, or keep a copy."""
     incident = incident_for_ref(ref)
-    section = KINDS["section"].get(incident, pk)
-    text = request.POST.get("body")
+    kind_ = editable_kind(kind)
+    if kind_.autosave_field is None:
+        raise Http404("Blocks of this kind are saved with their form")
+    block = kind_.get(incident, pk)
+    field = kind_.autosave_field
+    text = request.POST.get(field)
     try:
         base_version = int(request.POST.get("base_version", ""))
     except ValueError:
         base_version = None
     if text is None or base_version is None:
         return JsonResponse({"error": "The save carried no text or no version."}, status=400)
-    if len(text) > MAX_SECTION_LENGTH:
+    limit = kind_.model._meta.get_field(field).max_length
+    if limit and len(text) > limit:
+        # Nothing is saved, so nothing is cut: the page keeps the whole text in its draft and
+        # says how much has to go.
         return JsonResponse(
-            {"error": f"A section holds at most {MAX_SECTION_LENGTH:,} characters."}, status=422
+            {
+                "error": f"Not saved: this holds at most {limit:,} characters and the text has "
+                f"{len(text):,}. Shorten it by {len(text) - limit:,}; your text is kept here "
+                "until you do.",
+                "limit": limit,
+                "length": len(text),
+            },
+            status=422,
         )
-    result = block_save(
-        block=section,
-        changes={"body": text},
-        base_version=base_version,
-        user=request.user,
-        merge_fields=("body",),
-    )
+    result = kind_.update(block, base_version=base_version, user=request.user, **{field: text})
     if result.saved:
-        saved_text = result.block.body
+        saved_text = getattr(result.block, field)
         # How the saved text differs from what was sent, so the editor can keep its caret.
         edits = [[e.start, e.end, e.text] for e in edits_between(text, saved_text)]
         return JsonResponse(
@@ -205,8 +187,8 @@ def section_autosave(request, ref: str, pk: int):
         {
             "status": "conflict",
             "conflict": result.conflict.pk if result.conflict else None,
-            "theirs": current.body,
-            "by": _name(last.history_user) if last else "",
+            "theirs": getattr(current, field),
+            "by": display_name(last.history_user) if last else "",
             "mine": text,
             "version": current.version,
         },
@@ -230,11 +212,8 @@ def conflict_resolve(request, ref: str, pk: int):
     section = copy.section
     text = section.body
     if choice == ConflictCopy.Resolution.MINE:
-        result = block_save(
-            block=section,
-            changes={"body": copy.text},
-            base_version=section.version,
-            user=request.user,
+        result = section_update(
+            section, base_version=section.version, user=request.user, body=copy.text
         )
         section = result.block
         text = section.body
@@ -249,14 +228,13 @@ def conflict_resolve(request, ref: str, pk: int):
 @require_GET
 def block_list(request, ref: str, kind: str):
     """A list of blocks as the document page shows it, for pages refreshing after a change."""
-    kind_ = KINDS.get(kind)
-    if kind_ is None or kind_.list_partial is None:
+    kind_ = editable_kind(kind)
+    if kind_.list_partial is None:
         raise Http404("No such list")
-    incident = document_for_ref(ref)
-    context = document_context(incident)
-    if kind_.list_partial == "cause":
-        cause = next((c for c in context["causes"] if str(c.pk) == request.GET.get("cause")), None)
-        if cause is None:
-            raise Http404("No such cause")
-        context["block"] = cause
-    return render(request, f"postmortems/document.html#{kind_.list_partial}", context)
+    parent_id = None
+    if kind_.parent:
+        raw = request.GET.get(kind_.parent, "")
+        if not raw.isdigit() or len(raw) > 12:
+            raise Http404("No such list")
+        parent_id = int(raw)
+    return list_response(request, document_for_ref(ref), kind_, parent_id)

@@ -136,48 +136,6 @@ class Publication(models.Model):
         return f"{self.postmortem} publication {self.number}"
 
 
-class SummaryDelivery(models.Model):
-    """The published summary going to one place: the mailing list, or one team's Slack."""
-
-    class Channel(models.TextChoices):
-        EMAIL = "email", "E-mail"
-        SLACK = "slack", "Slack"
-
-    class Status(models.TextChoices):
-        PENDING = "pending", "Waiting to send"
-        SENDING = "sending", "Sending"
-        SENT = "sent", "Sent"
-        FAILED = "failed", "Failed"
-
-    publication = models.ForeignKey(
-        Publication, on_delete=models.CASCADE, related_name="deliveries"
-    )
-    channel = models.CharField(max_length=10, choices=Channel)
-    # Addresses for e-mail; for Slack the team, whose webhook URL is a secret read at send time.
-    recipients = models.JSONField(default=list, blank=True)
-    team = models.ForeignKey(
-        "incidents.Team", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
-    )
-    status = models.CharField(max_length=10, choices=Status, default=Status.PENDING)
-    attempts = models.PositiveSmallIntegerField(default=0)
-    error = models.TextField(blank=True)
-    sent_at = models.DateTimeField(null=True, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-
-    class Meta:
-        ordering = ["id"]
-        verbose_name_plural = "summary deliveries"
-
-    def __str__(self) -> str:
-        return f"{self.get_channel_display()} to {self.target}"
-
-    @property
-    def target(self) -> str:
-        if self.channel == self.Channel.SLACK:
-            return f"{self.team or 'a deleted team'} on Slack"
-        return ", ".join(self.recipients)
-
-
 class ShareLink(models.Model):
     """A read-only link for stakeholders without an account, e.g. a customer or the executives.
 

@@ -7,8 +7,9 @@ from datetime import datetime, time, timedelta
 from django import forms
 from django.utils import timezone
 
+from kernel.widgets import IsoDateField
 from postmortems.models import ShareLink
-from postmortems.publishing import REASON_MAX_LENGTH
+from postmortems.publishing.workflow import REASON_MAX_LENGTH
 
 
 class NoColonMixin:
@@ -39,13 +40,14 @@ class PublishForm(NoColonMixin, forms.Form):
         widget=forms.Textarea(attrs={"rows": 2}),
         help_text="Staff only. Recorded with the publication, together with what was missing.",
     )
+    # Set by the second step: publishing is asked once more, saying what it will do.
+    confirmed = forms.BooleanField(required=False, widget=forms.HiddenInput)
 
 
 class ShareLinkForm(NoColonMixin, forms.ModelForm):
-    expires_on = forms.DateField(
+    expires_on = IsoDateField(
         required=False,
         label="Expires after (optional)",
-        widget=forms.DateInput(attrs={"type": "date"}),
         help_text="The link stops working at the end of this day. Leave empty to keep it "
         "until it is revoked.",
     )

@@ -23,22 +23,23 @@ from postmortems.export import (
     export_filename,
     html_to_pdf,
     markdown_export,
+    paper_for,
     printable_html,
 )
 from postmortems.models import Postmortem, ShareLink
 from postmortems.publish_forms import PublishForm, ReturnToDraftForm, ShareLinkForm
-from postmortems.publishing import (
+from postmortems.publishing.checklist import missing, publish_checklist, resolution_offer
+from postmortems.publishing.summary import summary_deliveries, summary_queue, summary_targets
+from postmortems.publishing.workflow import (
     PublishingRefused,
     can_manage,
+    incident_resolve_at_entry,
     latest_publication,
-    missing,
     postmortem_publish,
+    postmortem_publish_check,
     postmortem_return_to_draft,
     postmortem_submit_for_review,
-    publish_checklist,
     status_changes,
-    summary_queue,
-    summary_targets,
 )
 from postmortems.share_links import share_link_create, share_link_revoke, share_links_for
 
@@ -57,15 +58,15 @@ def _context(request, incident: Incident, **extra) -> dict:
     postmortem = incident.postmortem
     checks = publish_checklist(incident)
     emails, teams = summary_targets(incident)
-    publications = list(
-        postmortem.publications.select_related("published_by").prefetch_related("deliveries__team")[
-            :10
-        ]
-    )
+    publications = list(postmortem.publications.select_related("published_by")[:10])
+    deliveries = summary_deliveries(publications)
+    for publication in publications:
+        publication.summary_deliveries = deliveries[publication.pk]
     context = {
         "incident": incident,
         "postmortem": postmortem,
         "checks": checks,
+        "resolution_offer": resolution_offer(incident),
         "missing": missing(checks),
         "summary_emails": emails,
         "summary_teams": teams,
@@ -133,12 +134,44 @@ def publish_return(request, ref: str):
     return _done(request, document_for_ref(ref), "review", "Back to draft.")
 
 
+def _refused(request, incident: Incident, refused: PublishingRefused, form: PublishForm):
+    return _render(
+        request,
+        incident,
+        "review",
+        status=422 if refused.missing else 409,
+        refused=refused.message,
+        refused_missing=refused.missing,
+        publish_form=form,
+    )
+
+
 @require_POST
 def publish(request, ref: str):
     incident = _managed_incident(request, ref)
     form = PublishForm(request.POST)
     if not form.is_valid():
         return _render(request, incident, "review", status=422, publish_form=form)
+    if not form.cleaned_data["confirmed"]:
+        # Stakeholders see it at once and it cannot be taken back quietly: ask once more,
+        # unless it would be refused anyway.
+        try:
+            postmortem_publish_check(
+                incident=incident,
+                user=request.user,
+                override_reason=form.cleaned_data["override_reason"],
+            )
+        except PublishingRefused as refused:
+            return _refused(request, incident, refused, form)
+        latest = latest_publication(incident.postmortem)
+        return _render(
+            request,
+            incident,
+            "review",
+            publish_form=form,
+            confirming=True,
+            next_number=latest.number + 1 if latest else 1,
+        )
     try:
         publication = postmortem_publish(
             incident=incident,
@@ -147,18 +180,31 @@ def publish(request, ref: str):
             send_summary=form.cleaned_data["send_summary"],
         )
     except PublishingRefused as refused:
-        status = 422 if refused.missing else 409
-        return _render(
-            request,
-            incident,
-            "review",
-            status=status,
-            refused=refused.message,
-            refused_missing=refused.missing,
-            publish_form=form,
-        )
-    sent = " The summary is on its way." if publication.deliveries.exists() else ""
+        return _refused(request, incident, refused, form)
+    sent = (
+        " The summary is on its way." if summary_deliveries([publication])[publication.pk] else ""
+    )
     return _done(request, document_for_ref(ref), "review", f"Published.{sent}")
+
+
+@require_POST
+def publish_resolve(request, ref: str):
+    """Mark the incident resolved at its Resolution entry's time, from the checklist."""
+    incident = _managed_incident(request, ref)
+    try:
+        entry_id, version = int(request.POST["entry"]), int(request.POST["version"])
+    except (KeyError, ValueError):
+        return _render(
+            request, incident, "review", status=400, refused="Choose a Resolution entry."
+        )
+    try:
+        resolved = incident_resolve_at_entry(
+            incident=incident, entry_id=entry_id, base_version=version, user=request.user
+        )
+    except PublishingRefused as refused:
+        return _render(request, incident, "review", status=409, refused=refused.message)
+    when = resolved.resolved_at.isoformat(sep=" ", timespec="minutes")
+    return _done(request, document_for_ref(ref), "review", f"Marked resolved at {when}.")
 
 
 @require_POST
@@ -230,7 +276,8 @@ def export_markdown(request, ref: str):
 async def export_pdf(request, ref: str):
     """Chromium takes a second or two: it runs off the thread that serves the sync views."""
     incident = await sync_to_async(document_for_ref)(ref)
-    html = await sync_to_async(printable_html)(incident)
+    paper = paper_for(request.headers.get("Accept-Language", ""))
+    html = await sync_to_async(printable_html)(incident, paper=paper)
     try:
         pdf = await sync_to_async(html_to_pdf, thread_sensitive=False)(html)
     except PdfUnavailable as unavailable:

@@ -18,15 +18,15 @@ from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
+from kernel.live import document_event_on_commit
 from postmortems.document import document_for_ref
-from postmortems.live import document_event_on_commit
 from postmortems.models import Postmortem, Publication, ShareLink
-from postmortems.publishing import (
-    latest_publication,
+from postmortems.publishing.reader import (
     reader_document,
     reader_document_fingerprint,
     reader_document_for_display,
 )
+from postmortems.publishing.workflow import latest_publication
 
 TOKEN_BYTES = 32
 # token_urlsafe(32) gives 43 characters; anything unlike a token is refused before hashing.

@@ -17,8 +17,7 @@ from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
 from hindsight.bus import LOST, BusUnavailable, get_bus
-from postmortems.live import document_channel, release_connection
-from postmortems.live_views import PING_SECONDS
+from kernel.live import PING_SECONDS, document_channel, release_connection
 from postmortems.share_links import (
     share_link_for_token,
     share_link_record_view,

@@ -8,6 +8,7 @@ urlpatterns = [
     path("publishing/review/", publish_views.publish_submit, name="publish-submit"),
     path("publishing/draft/", publish_views.publish_return, name="publish-return"),
     path("publishing/publish/", publish_views.publish, name="publish"),
+    path("publishing/resolve/", publish_views.publish_resolve, name="publish-resolve"),
     path("publishing/summary/", publish_views.summary_send, name="summary-send"),
     path("publishing/links/", publish_views.share_link_new, name="share-link-new"),
     path(
@@ -23,7 +24,7 @@ urlpatterns = [
     path("changes/", live_views.document_changes, name="document-changes"),
     path("presence/", live_views.presence_beat, name="presence"),
     path("presence/leave/", live_views.presence_leave, name="presence-leave"),
-    path("section/<int:pk>/autosave/", live_views.section_autosave, name="section-autosave"),
+    path("<str:kind>/<int:pk>/autosave/", live_views.block_autosave, name="block-autosave"),
     path("conflicts/<int:pk>/resolve/", live_views.conflict_resolve, name="conflict-resolve"),
     path("<str:kind>/list/", live_views.block_list, name="block-list"),
     path("<str:kind>/new/", views.block_new, name="block-new"),

@@ -3,26 +3,31 @@
 from __future__ import annotations
 
 from django.contrib import messages
+from django.core.paginator import Paginator
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import reswap, retarget, trigger_client_event
 
 from hindsight.bus import get_bus
-from postmortems.blocks import block_create, block_delete, block_move, block_save
+from kernel.blocks import block_create, block_delete, block_move
+from kernel.history import document_history, history_revert, history_runs
+from kernel.kinds import BlockKind, kind_named
+from kernel.live import document_channel
 from postmortems.document import document_context, document_for_ref, incident_for_ref
-from postmortems.history import document_history, history_revert
-from postmortems.kinds import KINDS, BlockKind
-from postmortems.live import document_channel
 
 DOCUMENT = "postmortems/document.html"
+HISTORY_RUNS_PER_PAGE = 40
 
 
-def _kind(name: str) -> BlockKind:
+def editable_kind(name: str) -> BlockKind:
     try:
-        return KINDS[name]
-    except KeyError:
+        kind = kind_named(name)
+    except LookupError:
         raise Http404("No such kind of block") from None
+    if not kind.editable:
+        raise Http404("Blocks of this kind are not edited in place")
+    return kind
 
 
 def _form(kind: BlockKind, *args, instance, new: bool = False, **kwargs):
@@ -35,23 +40,38 @@ def _form(kind: BlockKind, *args, instance, new: bool = False, **kwargs):
 
 
 def _render_block(request, incident, kind: BlockKind, block, *, status=200, **extra):
-    context = {"incident": incident, "block": block, "kind": kind.name, **extra}
-    return render(request, f"{DOCUMENT}#{kind.partial}", context, status=status)
+    context = {"incident": incident, "block": block, "kind": kind, **extra}
+    return render(request, f"{kind.template}#{kind.partial}", context, status=status)
 
 
 def _render_form(request, incident, kind: BlockKind, block, form, *, status=200, **extra):
-    context = {"incident": incident, "block": block, "form": form, "kind": kind.name, **extra}
+    new = extra.get("new", False)
+    context = {
+        "incident": incident,
+        "block": block,
+        "form": form,
+        "kind": kind,
+        "form_label": kind.form_label(block, new=new),
+        "parent_id": kind.parent_id(block),
+        **extra,
+    }
     return render(request, f"{DOCUMENT}#block-form", context, status=status)
+
+
+def list_response(request, incident, kind: BlockKind, parent_id: int | None):
+    """The list blocks of a kind live in, as the document page shows it."""
+    context = document_context(incident)
+    if kind.parent:
+        # The list lives inside a block of another kind (whys inside their cause).
+        context["block"] = kind_named(kind.parent).get(incident, parent_id or 0)
+    return render(request, f"{kind.template}#{kind.list_partial}", context)
 
 
 def _render_list(request, ref: str, kind: BlockKind, block):
     """The list a block lives in, re-rendered, replacing the list wherever the request came from."""
-    incident = document_for_ref(ref)
-    context = document_context(incident)
-    owner = kind.list_owner(block)
-    context["block"] = owner
-    response = render(request, f"{DOCUMENT}#{kind.list_partial}", context)
-    target = f"#{kind.list_partial}-{owner.pk}" if owner else f"#{kind.list_partial}"
+    parent_id = kind.parent_id(block)
+    response = list_response(request, document_for_ref(ref), kind, parent_id)
+    target = f"#{kind.list_partial}-{parent_id}" if parent_id else f"#{kind.list_partial}"
     return reswap(retarget(response, target), "outerHTML")
 
 
@@ -69,7 +89,7 @@ def document(request, ref: str):
 def block(request, ref: str, kind: str, pk: int):
     """GET shows the block; POST saves it from the version the editor started with."""
     incident = incident_for_ref(ref)
-    kind_ = _kind(kind)
+    kind_ = editable_kind(kind)
     current = kind_.get(incident, pk)
     if request.method == "GET":
         # An editor that saved as it went closes by asking for the block "as saved".
@@ -85,13 +105,12 @@ def block(request, ref: str, kind: str, pk: int):
         if name != "base_version" and name not in kind_.m2m_fields
     }
     m2m = {name: form.cleaned_data[name] for name in kind_.m2m_fields}
-    result = block_save(
-        block=current,
-        changes=changes,
+    result = kind_.update(
+        current,
         base_version=form.cleaned_data["base_version"],
         user=request.user,
-        m2m=m2m,
-        merge_fields=kind_.merge_fields,
+        **changes,
+        **m2m,
     )
     if result.stale:
         # Keep what they typed in the form, now based on the current version, and show the
@@ -119,7 +138,7 @@ def block(request, ref: str, kind: str, pk: int):
 @require_GET
 def block_edit(request, ref: str, kind: str, pk: int):
     incident = incident_for_ref(ref)
-    kind_ = _kind(kind)
+    kind_ = editable_kind(kind)
     current = kind_.get(incident, pk)
     form = _form(kind_, instance=current, initial={"base_version": current.version})
     return _render_form(request, incident, kind_, current, form)
@@ -128,7 +147,7 @@ def block_edit(request, ref: str, kind: str, pk: int):
 @require_http_methods(["GET", "POST"])
 def block_new(request, ref: str, kind: str):
     incident = incident_for_ref(ref)
-    kind_ = _kind(kind)
+    kind_ = editable_kind(kind)
     if kind_.new_block is None:
         raise Http404("Blocks of this kind cannot be added")
     new = kind_.new_block(incident, request)
@@ -146,7 +165,7 @@ def block_new(request, ref: str, kind: str):
 @require_POST
 def block_remove(request, ref: str, kind: str, pk: int):
     incident = incident_for_ref(ref)
-    kind_ = _kind(kind)
+    kind_ = editable_kind(kind)
     if not kind_.deletable:
         raise Http404("Blocks of this kind cannot be deleted")
     current = kind_.get(incident, pk)
@@ -170,7 +189,7 @@ def block_remove(request, ref: str, kind: str, pk: int):
 @require_POST
 def block_reorder(request, ref: str, kind: str, pk: int):
     incident = incident_for_ref(ref)
-    kind_ = _kind(kind)
+    kind_ = editable_kind(kind)
     if not kind_.movable:
         raise Http404("Blocks of this kind keep their own order")
     offset = {"up": -1, "down": 1}.get(request.POST.get("direction", ""))
@@ -181,17 +200,35 @@ def block_reorder(request, ref: str, kind: str, pk: int):
     return _render_list(request, ref, kind_, current)
 
 
+def _history_block(value: str) -> tuple[str, int] | None:
+    """`section-12` → ("section", 12); anything else shows the whole document."""
+    name, _, pk = value.rpartition("-")
+    if not name or not pk.isdigit() or len(pk) > 12:
+        return None
+    return name, int(pk)
+
+
 @require_GET
 def history(request, ref: str):
+    """The document's changes, newest first: runs of one person's saves of one block, paged."""
     incident = incident_for_ref(ref)
-    changes = document_history(incident)
-    return render(request, "postmortems/history.html", {"incident": incident, "changes": changes})
+    block = _history_block(request.GET.get("block", ""))
+    runs = history_runs(document_history(incident, block=block))
+    page = Paginator(runs, HISTORY_RUNS_PER_PAGE).get_page(request.GET.get("page"))
+    context = {
+        "incident": incident,
+        "page": page,
+        # Not "block": inside {% block %} Django's template engine uses that name itself.
+        "only_block": block,
+        "block_label": runs[0].latest.label if block and runs else "",
+    }
+    return render(request, "postmortems/history.html", context)
 
 
 @require_POST
 def revert(request, ref: str, kind: str, history_id: int):
     incident = incident_for_ref(ref)
-    kind_ = _kind(kind)
+    kind_ = editable_kind(kind)
     outcome = history_revert(
         incident=incident, kind=kind_, history_id=history_id, user=request.user
     )

@@ -3,6 +3,7 @@ from __future__ import annotations
 import pytest
 from django.conf import settings
 
+from hindsight import bus as bus_module
 from tests import factories
 
 
@@ -40,3 +41,26 @@ def incident(owner):
 def owner_client(client, owner):
     client.force_login(owner)
     return client
+
+
+BUS_REDIS_URLS = {
+    "in-process": lambda configured: "",
+    "redis": lambda configured: configured,
+    "redis-down": lambda configured: "redis://127.0.0.1:1/0",  # nothing listens on port 1
+}
+
+
+@pytest.fixture
+def bus(request, settings):
+    """The live-update bus this test's code publishes to, made new for it and dropped after.
+
+    In-process by default; ask for another with
+    `@pytest.mark.parametrize("bus", ["redis"], indirect=True)` ("redis" or "redis-down").
+    """
+    which = getattr(request, "param", "in-process")
+    settings.REDIS_URL = BUS_REDIS_URLS[which](settings.REDIS_URL)
+    if which == "redis" and not settings.REDIS_URL:
+        pytest.fail("This test needs Redis: set REDIS_URL (make test sets it for you).")
+    bus_module._bus = None
+    yield bus_module.get_bus()
+    bus_module._bus = None

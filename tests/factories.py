@@ -105,6 +105,9 @@ def publishable(incident_: Incident, action_owner) -> Incident:
         kind=TimelineEntry.Kind.RESOLUTION,
         text="Checkout error rate back to normal",
     )
+    incident_.status = Incident.Status.RESOLVED
+    incident_.resolved_at = incident_.resolved_at or incident_.started_at + timedelta(minutes=50)
+    incident_.save(update_fields=["status", "resolved_at"])
     cause(incident_, "The connection pool ran dry under peak load", whys=2)
     action_item(
         incident_,

@@ -21,6 +21,15 @@
     }
   });
 
+  document.addEventListener("htmx:confirm", function (event) {
+    // Clicking a section's text opens its editor, except when the click follows a link in it.
+    var trigger = event.detail.triggeringEvent;
+    if (event.detail.elt.hasAttribute("data-edit-unless-link") && trigger &&
+        trigger.target.closest && trigger.target.closest("a")) {
+      event.preventDefault();
+    }
+  });
+
   // N opens an incident from anywhere: the dashboard's short form, or the full one.
   document.addEventListener("keydown", function (event) {
     if (event.key !== "n" && event.key !== "N") return;
@@ -37,6 +46,10 @@
   document.addEventListener("click", function (event) {
     var dismiss = event.target.closest("[data-dismiss]");
     if (dismiss) dismiss.closest("form").remove();
+    // A Close button that empties a panel (in place of an inline handler the policy forbids).
+    var empties = event.target.closest("[data-empties]");
+    var panel = empties && document.getElementById(empties.getAttribute("data-empties"));
+    if (panel) panel.replaceChildren();
   });
 
   document.addEventListener("htmx:afterSwap", function (event) {

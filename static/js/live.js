@@ -41,18 +41,23 @@
     statusEl.dataset.tone = tone || "";
   }
 
-  // ---- where each kind of block lives ------------------------------------------------
+  // ---- where each kind of block lives: the server's kind registry ---------------------
+  var kinds = (function () {
+    try { return JSON.parse(document.getElementById("block-kinds").textContent); }
+    catch (e) { return {}; }
+  })();
+
+  // The list holding a changed block, when its kind lives in one: by element id and URL. A
+  // kind whose list sits inside a block of another kind (whys in their cause) names that kind.
   function listFor(change) {
-    switch (change.kind) {
-      case "entry": return { id: "timeline", url: base + "entry/list/" };
-      case "cause": return { id: "causes", url: base + "cause/list/" };
-      case "action": return { id: "actions", url: base + "action/list/" };
-      case "why":
-        return change.parent
-          ? { id: "cause-" + change.parent, url: base + "why/list/?cause=" + change.parent }
-          : { id: "causes", url: base + "cause/list/" };
-      default: return null;
+    var kind = kinds[change.kind];
+    if (!kind || !kind.list) return null;
+    if (kind.parent) {
+      if (!change.parent) return listFor({ kind: kind.parent });
+      return { id: kind.list + "-" + change.parent,
+               url: base + change.kind + "/list/?" + kind.parent + "=" + change.parent };
     }
+    return { id: kind.list, url: base + change.kind + "/list/" };
   }
 
   function editing(el) {
@@ -135,16 +140,16 @@
   }
 
   function refreshEverything() {
-    var parts = Array.prototype.slice.call(
-      document.querySelectorAll(".doc-header.block, section.section.block")
-    );
-    parts.forEach(function (el) {
-      if (editing(el)) return;
-      var pair = el.id.split("-");
-      swap(base + pair[0] + "/" + pair[1] + "/", el.id, "");
-    });
-    [["entry", "timeline"], ["cause", "causes"], ["action", "actions"]].forEach(function (p) {
-      refreshList({ kind: p[0] });
+    Object.keys(kinds).forEach(function (name) {
+      if (kinds[name].list) {
+        if (!kinds[name].parent) refreshList({ kind: name });
+        return;
+      }
+      // Kinds without a list (the incident's details, sections) are refreshed block by block.
+      document.querySelectorAll(".block[id^='" + name + "-']").forEach(function (el) {
+        if (editing(el)) return;
+        swap(base + name + "/" + el.id.slice(name.length + 1) + "/", el.id, "");
+      });
     });
   }
 
@@ -339,10 +344,12 @@
   function Editor(form) {
     this.form = form;
     this.key = form.id;
-    this.area = form.querySelector("textarea[name=body]");
+    this.field = form.dataset.autosaveField;
+    this.area = form.querySelector("textarea[name=" + this.field + "]");
     this.versionInput = form.querySelector("input[name=base_version]");
     this.status = form.querySelector(".autosave-status");
     this.url = form.dataset.autosave;
+    this.limit = Number(form.dataset.autosaveLimit || 0);
     this.acked = this.area.value;
     this.inflight = false;
     this.again = false;
@@ -368,9 +375,17 @@
   Editor.prototype.say = function (text) { if (this.status) this.status.textContent = text; };
 
   Editor.prototype.keepDraft = function () {
-    localStorage.setItem(DRAFT + this.key, JSON.stringify({
-      text: this.area.value, base: Number(this.versionInput.value), at: Date.now(),
-    }));
+    try {
+      localStorage.setItem(DRAFT + this.key, JSON.stringify({
+        text: this.area.value, base: Number(this.versionInput.value), at: Date.now(),
+        field: this.field,
+      }));
+      this.draftLost = false;
+    } catch (e) {
+      // The browser's storage is full (a paste of several megabytes can do it): say so.
+      this.draftLost = true;
+      this.say("Not saved, and too large to keep in this browser: copy your text somewhere safe");
+    }
   };
 
   Editor.prototype.schedule = function (delay) {
@@ -385,20 +400,34 @@
     if (this.inflight) { this.again = true; return this.inflight; }
     var sent = this.area.value;
     if (sent === this.acked && !force) {
+      this.refused = false;
       localStorage.removeItem(DRAFT + this.key);
       return Promise.resolve();
     }
     var sentBase = Number(this.versionInput.value);
+    if (this.limit && sent.length > this.limit) {
+      // Nothing is sent, so nothing is cut: the whole text stays in the box and the draft.
+      this.refused = true;
+      if (!this.draftLost) {
+        this.say("Not saved: this holds at most " + this.limit.toLocaleString("en") +
+          " characters and the text has " + sent.length.toLocaleString("en") + ". Shorten it by " +
+          (sent.length - this.limit).toLocaleString("en") + "; your text is kept here until you do.");
+      }
+      return Promise.resolve();
+    }
     this.say("Saving…");
-    this.inflight = post(this.url, { body: sent, base_version: sentBase })
+    var data = { base_version: sentBase };
+    data[this.field] = sent;
+    this.inflight = post(this.url, data)
       .then(function (response) {
         return response.json().then(function (data) { return [response.status, data]; });
       })
       .then(function (result) {
         var code = result[0], data = result[1];
+        self.refused = code !== 200 && code !== 409;
         if (code === 200) self.saved(sent, data);
         else if (code === 409) self.conflict(data);
-        else self.say(data.error || "Not saved: error " + code);
+        else if (!self.draftLost) self.say(data.error || "Not saved: error " + code);
       })
       .catch(function () {
         self.say("Offline, will retry");
@@ -508,7 +537,8 @@
     var self = this;
     clearTimeout(this.timer);
     return this.send().then(function () {
-      if (self.blocked) return;
+      // A refused save (the text is too long) keeps the editor open with the text in it.
+      if (self.blocked || self.refused) return;
       editors.delete(self.key);
       var shown = self.form.dataset.show + (self.savedSomething ? "?saved=1" : "");
       htmx.ajax("GET", shown, { target: "#" + self.key, swap: "outerHTML" });
@@ -552,17 +582,21 @@
       var draft = readDraft(key);
       var block = document.getElementById(key);
       if (!draft || !block || editors.has(key)) return;
-      var id = key.split("-")[1];
-      post(base + "section/" + id + "/autosave/", { body: draft.text, base_version: draft.base })
+      var dash = key.lastIndexOf("-");
+      var kind = key.slice(0, dash), id = key.slice(dash + 1);
+      if (!kinds[kind] || !kinds[kind].autosave) return;
+      var data = { base_version: draft.base };
+      data[kinds[kind].autosave] = draft.text;
+      var url = base + kind + "/" + id + "/";
+      post(url + "autosave/", data)
         .then(function (response) {
           if (response.status === 200) {
             localStorage.removeItem(name);
-            swap(base + "section/" + id + "/", key, "");
+            swap(url, key, "");
             status("Saved text you had typed before the page closed", "ok");
-          } else if (response.status === 409) {
-            // Open the editor: it restores the draft and shows the choice.
-            htmx.ajax("GET", base + "section/" + id + "/edit/", { target: "#" + key,
-                                                                  swap: "outerHTML" });
+          } else if (response.status === 409 || response.status === 422) {
+            // Open the editor: it restores the draft and shows the choice, or what is too long.
+            htmx.ajax("GET", url + "edit/", { target: "#" + key, swap: "outerHTML" });
           } else if (response.status !== 404) {
             localStorage.removeItem(name);
           }

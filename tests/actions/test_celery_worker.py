@@ -15,8 +15,8 @@ import redis
 from django.db import connection
 from django.utils import timezone
 
-from actions.models import NagDelivery
 from actions.tasks import send_nags
+from kernel.models import Delivery
 from tests import factories
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -41,11 +41,11 @@ def worker(tmp_path):
     log = tmp_path / "worker.log"
     env = {
         **os.environ,
-        "DJANGO_SETTINGS_MODULE": "hindsight.settings",
+        "DJANGO_SETTINGS_MODULE": "tests.settings",
         "DATABASE_URL": database_url(),
         "REDIS_URL": redis_url,
         "EMAIL_BACKEND": "django.core.mail.backends.console.EmailBackend",
-        "HINDSIGHT_NAG_RETRY_SECONDS": "0",
+        "HINDSIGHT_DELIVERY_RETRY_SECONDS": "0",
     }
     command = [
         sys.executable,
@@ -96,7 +96,7 @@ def test_a_worker_runs_the_task_sent_through_redis(worker, owner, incident):
     send_nags.apply_async(queue=queue)
 
     deadline = time.monotonic() + 60
-    while not NagDelivery.objects.filter(status="sent").exists():
+    while not Delivery.objects.filter(status="sent").exists():
         assert time.monotonic() < deadline, f"Nothing was sent:\n{log.read_text()}"
         time.sleep(0.2)
     deadline = time.monotonic() + 10
@@ -108,5 +108,9 @@ def test_a_worker_runs_the_task_sent_through_redis(worker, owner, incident):
     assert "Subject: Hindsight: 1 overdue action item" in output
     assert "To: priya@example.com" in output
     assert "Alert on pool usage" in output
-    delivery = NagDelivery.objects.get()
-    assert (delivery.nag.recipient, delivery.attempts) == (owner, 1)
+    delivery = Delivery.objects.get()
+    assert (delivery.topic, delivery.address["to"], delivery.attempts) == (
+        "reminder",
+        [owner.email],
+        1,
+    )

@@ -86,8 +86,8 @@ def test_a_stale_update_overwrites_nothing(owner_client, teammate, item):
     response = update(owner_client, item, version=1, owner=teammate.pk)
     html = response.content.decode()
     assert response.status_code == 409
-    assert "Someone changed this item while you were editing." in html
-    assert "It is now blocked" in html
+    assert "Someone changed this while you were editing." in html
+    assert "<dt>Status</dt><dd>Blocked</dd>" in html
     assert 'name="base_version" value="2"' in html
     item.refresh_from_db()
     assert (item.status, item.owner_id, item.version) == ("blocked", item.owner_id, 2)
@@ -167,7 +167,7 @@ def test_snoozing_moves_the_date_with_a_recorded_reason(owner_client, owner, ite
     [
         ({"until": "2026-11-23", "reason": "x"}, "Pick a day after today."),
         ({"until": "2026-12-01", "reason": "   "}, "Say why it can wait."),
-        ({"until": "soon", "reason": "x"}, "Enter a valid date."),
+        ({"until": "soon", "reason": "x"}, "Enter a date as YYYY-MM-DD"),
     ],
 )
 def test_a_snooze_needs_a_later_date_and_a_reason(owner_client, item, data, message):
@@ -187,7 +187,7 @@ def test_a_stale_snooze_overwrites_nothing(owner_client, item):
         headers=HTMX,
     )
     assert response.status_code == 409
-    assert "it is now due 2026-12-01" in response.content.decode()
+    assert "It is now due 2026-12-01" in response.content.decode()
     assert ActionItem.objects.get(pk=item.pk).due_date == date(2026, 12, 1)
 
 
@@ -247,7 +247,7 @@ def test_the_items_page_saves_every_field(owner_client, team, item):
 
     stale = owner_client.post(item.get_absolute_url(), {**data, "title": "Old view"})
     assert stale.status_code == 409
-    assert "Someone changed this item while you were editing." in stale.content.decode()
+    assert "Someone changed this while you were editing." in stale.content.decode()
 
     bad = owner_client.post(
         item.get_absolute_url(),

@@ -10,12 +10,16 @@ import time_machine
 from django.core import mail
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
 from django.utils import timezone
 
 from actions import nags
-from actions.models import ActionItem, Nag, NagDelivery, NagLine, NagPreference, ReviewMeeting
+from actions.models import ActionItem, Nag, NagLine, NagPreference, ReviewMeeting
 from actions.nags import NagConfig, send_nags
-from hindsight.channels import ChannelError
+from kernel import channels
+from kernel import delivery as delivery_engine
+from kernel.channels import ChannelError
+from kernel.models import Delivery
 from postmortems.models import Postmortem
 from tests import factories
 from tests.actions.conftest import MONDAY, people
@@ -411,7 +415,7 @@ def test_a_failing_slack_is_retried_with_backoff_and_email_goes_out_anyway(
     assert waits == [10, 20]
     assert [r["status"] for r in slack_server.received] == [503, 500, 200]
     assert len(mail.outbox) == 1
-    slack = NagDelivery.objects.get(channel="slack")
+    slack = Delivery.objects.get(channel="slack")
     assert (slack.status, slack.attempts, slack.error) == ("sent", 3, "")
     assert (report.sent, report.failed) == (2, 0)
 
@@ -423,7 +427,7 @@ def test_a_slack_that_refuses_is_not_retried(owner, incident, team, slack_server
     slack_server.statuses.append(404)
     with time_machine.travel(MONDAY, tick=False):
         report = run()
-    slack = NagDelivery.objects.get(channel="slack")
+    slack = Delivery.objects.get(channel="slack")
     assert (slack.status, slack.attempts) == ("failed", 1)
     assert "answered 404" in slack.error
     assert "secret" not in slack.error
@@ -433,7 +437,7 @@ def test_a_slack_that_refuses_is_not_retried(owner, incident, team, slack_server
 def test_email_that_keeps_failing_gives_up_after_the_last_attempt(owner, teammate, incident):
     factories.action_item(incident, owner=owner, due_date=TODAY - days(3))
     factories.action_item(incident, owner=teammate, due_date=TODAY - days(3))
-    real_send = nags.send_email
+    real_send = channels.send_email
 
     def flaky(*, to, **message):
         if to == ["priya@example.com"]:
@@ -441,13 +445,13 @@ def test_email_that_keeps_failing_gives_up_after_the_last_attempt(owner, teammat
         real_send(to=to, **message)
 
     with (
-        mock.patch.object(nags, "send_email", autospec=True, side_effect=flaky) as sender,
+        mock.patch.object(channels, "send_email", autospec=True, side_effect=flaky) as sender,
         time_machine.travel(MONDAY, tick=False),
     ):
         report = run(attempts=3)
     assert sender.call_count == 4  # three tries for Priya, one for Marcus
     assert recipients() == ["marcus@example.com"]
-    failed = NagDelivery.objects.get(nag__recipient=owner)
+    failed = Delivery.objects.get(address__to=[owner.email])
     assert (failed.status, failed.attempts, failed.error) == (
         "failed",
         3,
@@ -512,7 +516,7 @@ def test_after_a_crash_before_sending_the_next_run_sends_what_was_decided(owner,
     ):
         run()
     assert mail.outbox == []
-    assert NagDelivery.objects.get().status == "pending"
+    assert Delivery.objects.get().status == "pending"
 
     with time_machine.travel(MONDAY + timedelta(minutes=5), tick=False):
         report = run()
@@ -521,22 +525,31 @@ def test_after_a_crash_before_sending_the_next_run_sends_what_was_decided(owner,
     assert (report.reminded, report.sent) == (0, 1)
 
 
+def test_the_admin_shows_how_a_reminder_went_out(admin_client, owner, incident):
+    factories.action_item(incident, owner=owner, due_date=TODAY - days(3))
+    with time_machine.travel(MONDAY, tick=False):
+        run()
+    nag = Nag.objects.get()
+    page = admin_client.get(reverse("admin:actions_nag_change", args=[nag.pk]))
+    assert "priya@example.com by e-mail: Sent" in page.content.decode()
+
+
 def test_a_delivery_cut_off_mid_send_is_never_sent_again(owner, incident):
     factories.action_item(incident, owner=owner, due_date=TODAY - days(3))
     with (
         time_machine.travel(MONDAY, tick=False),
-        mock.patch.object(nags, "_deliver", side_effect=SystemExit("killed")),
+        mock.patch.object(delivery_engine, "_send_one", side_effect=SystemExit("killed")),
         pytest.raises(SystemExit),
     ):
         run()
-    assert NagDelivery.objects.get().status == "sending"
+    assert Delivery.objects.get().status == "sending"
 
     with time_machine.travel(MONDAY + timedelta(minutes=10), tick=False):
         run()
     assert mail.outbox == []
     with time_machine.travel(MONDAY + timedelta(hours=2), tick=False):
         run()
-    delivery = NagDelivery.objects.get()
+    delivery = Delivery.objects.get()
     assert mail.outbox == []
     assert delivery.status == "failed"
     assert "Interrupted while sending" in delivery.error

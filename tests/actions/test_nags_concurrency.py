@@ -13,8 +13,9 @@ from django.core import mail
 from django.db import connection
 
 from actions import nags
-from actions.models import Nag, NagDelivery, NagLine
+from actions.models import Nag, NagLine
 from actions.nags import NagConfig, send_nags
+from kernel.models import Delivery
 from tests import factories
 from tests.actions.conftest import MONDAY, people
 
@@ -78,4 +79,4 @@ def test_two_runs_deciding_at_once_remind_each_person_exactly_once(team, slack_s
     assert len(slack_people) == PEOPLE and set(slack_people.values()) == {1}
     assert Nag.objects.count() == PEOPLE
     assert NagLine.objects.count() == 3 * PEOPLE
-    assert set(NagDelivery.objects.values_list("status", "attempts")) == {("sent", 1)}
+    assert set(Delivery.objects.values_list("status", "attempts")) == {("sent", 1)}

@@ -5,7 +5,8 @@ Fixtures for every browser test:
 - `live_url`: the live server's address;
 - `browser_page(user, viewport=(1366, 900))`: a fresh context, logged in through the real login
   form, in a timezone that is not UTC, so the viewer's-timezone display is exercised;
-- `shot(page, name)`: a full-page PNG in tests/browser/artifacts/ (ignored by git), to look at.
+- `shot(page, name)`: a full-page PNG in tests/browser/artifacts/ (ignored by git), to look at;
+- `accessible(page)`: axe-core's WCAG 2 A and AA rules on the page as it is; any violation fails.
 
 Every test collected here is marked `browser`, so `pytest -m "not browser"` leaves them out.
 """
@@ -37,6 +38,9 @@ LAPTOP = (1366, 900)
 PHONE = (390, 844)
 ARTIFACTS = Path(__file__).parent / "artifacts"
 HERE = Path(__file__).parent
+# Installed by `make test` (npm, pinned in the Makefile); var/ is ignored by git.
+AXE_SCRIPT = HERE.parents[1] / "var" / "node_modules" / "axe-core" / "axe.min.js"
+AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
 
 # Nothing in a test run may fetch a browser of its own.
 os.environ.setdefault("PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD", "1")
@@ -178,3 +182,56 @@ def shot() -> Callable[[Page, str], Path]:
         return path
 
     return take
+
+
+@pytest.fixture(scope="session")
+def axe_source() -> str:
+    if not AXE_SCRIPT.exists():
+        pytest.fail(f"The browser tests need axe-core at {AXE_SCRIPT}: `make test` installs it.")
+    return AXE_SCRIPT.read_text()
+
+
+@pytest.fixture
+def accessible(axe_source) -> Callable[[Page], None]:
+    """Run axe-core on the page as it is now and fail on any WCAG 2 A or AA violation.
+
+    The script is evaluated through the DevTools protocol rather than added as a <script>,
+    so the page's Content-Security-Policy stays as strict as it is for people.
+    """
+
+    def check(page: Page) -> None:
+        if not page.evaluate("() => typeof window.axe === 'object'"):
+            page.evaluate(axe_source)
+        # Judge the page at rest: a note fading out is not text someone has to read mid-fade.
+        page.evaluate(
+            """() => document.getAnimations()
+                .filter(animation => animation.effect.getComputedTiming().iterations !== Infinity)
+                .forEach(animation => animation.finish())"""
+        )
+        results = page.evaluate(
+            """tags => axe.run(document, {runOnly: {type: "tag", values: tags}})
+                .then(r => ({
+                    passes: r.passes.length,
+                    violations: r.violations.map(v => ({
+                        id: v.id,
+                        impact: v.impact,
+                        help: v.help,
+                        nodes: v.nodes.slice(0, 5).map(n => n.target.join(" ") + " — "
+                            + (n.failureSummary || "").replace(/\\s+/g, " ")),
+                    })),
+                }))""",
+            AXE_TAGS,
+        )
+        ARTIFACTS.mkdir(exist_ok=True)
+        with (ARTIFACTS / "axe.log").open("a") as log:
+            log.write(
+                f"{page.url}\t{results['passes']} rules passed\t"
+                f"{len(results['violations'])} violated\n"
+            )
+        problems = [
+            f"{v['id']} ({v['impact']}): {v['help']}\n    " + "\n    ".join(v["nodes"])
+            for v in results["violations"]
+        ]
+        assert not problems, f"Accessibility violations on {page.url}:\n" + "\n".join(problems)
+
+    return check

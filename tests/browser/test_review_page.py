@@ -75,7 +75,9 @@ def count(page: Page, label: str) -> str:
     return nav.get_by_role("link", name=re.compile(f"^{label}")).inner_text()
 
 
-def test_a_team_walks_its_week_and_changes_items_in_place(browser_page, shot, owner, teammate):
+def test_a_team_walks_its_week_and_changes_items_in_place(
+    browser_page, shot, accessible, owner, teammate
+):
     team = a_teams_week(owner, teammate)
     page = browser_page(teammate)
     page.get_by_role("link", name="Weekly review").click()
@@ -98,6 +100,7 @@ def test_a_team_walks_its_week_and_changes_items_in_place(browser_page, shot, ow
         "Outcome: Captures retry three times with backoff · worth it: Yes"
     )
     assert count(page, "Overdue") == "Overdue 3"
+    accessible(page)
     shot(page, "action-review-laptop")
 
     # Done asks for the outcome, in place, before it closes the item.
@@ -109,6 +112,7 @@ def test_a_team_walks_its_week_and_changes_items_in_place(browser_page, shot, ow
     expect(form.get_by_label("What changed")).to_be_visible()
     form.get_by_role("button", name="Save").click()
     expect(form.get_by_text("Say what changed")).to_be_visible()
+    accessible(page)
     shot(page, "action-review-done-needs-outcome")
     form.get_by_label("What changed").fill("Keys rotate monthly from the vault")
     form.get_by_label("Was it worth it?").select_option(label="Partly")
@@ -164,6 +168,7 @@ def test_a_team_walks_its_week_and_changes_items_in_place(browser_page, shot, ow
     expect(history.get_by_role("listitem")).to_have_count(2)
     expect(history.get_by_role("listitem").first).to_contain_text("Changed by Marcus Webb")
     expect(history.get_by_role("listitem").first).to_contain_text("Keys rotate monthly")
+    accessible(page)
     shot(page, "action-item-page")
     page.go_back()
 
@@ -174,7 +179,7 @@ def test_a_team_walks_its_week_and_changes_items_in_place(browser_page, shot, ow
     shot(page, "action-review-print")
 
 
-def test_the_review_fits_a_phone(browser_page, shot, owner, teammate):
+def test_the_review_fits_a_phone(browser_page, shot, accessible, owner, teammate):
     a_teams_week(owner, teammate)
     page = browser_page(owner, viewport=PHONE)
     page.goto("/actions/review/")
@@ -187,4 +192,5 @@ def test_the_review_fits_a_phone(browser_page, shot, owner, teammate):
             .map(el => el.tagName + "." + el.className).slice(0, 5)"""
     )
     assert overflow == []
+    accessible(page)
     shot(page, "action-review-phone")

@@ -32,16 +32,25 @@ def written(owner, teammate):
     return factories.publishable(incident, teammate)
 
 
-def publish_and_make_link(page: Page, incident, label: str) -> str:
+def publish_and_make_link(page: Page, incident, label: str, accessible, shot=None) -> str:
     """From the document page: review, publish and make a link, in a panel under the header."""
     page.goto(incident.get_absolute_url())
     page.get_by_role("link", name="Review and publish").click()
     review = page.get_by_role("region", name="Review and publish")
+    accessible(page)
     review.get_by_role("button", name="Ask for review").click()
     expect(review.get_by_text("Sent for review.")).to_be_visible()
-    review.get_by_role("button", name="Publish", exact=True).click()
+    expect(page.get_by_text("Postmortem · In review", exact=True)).to_be_visible()
+    review.get_by_role("button", name="Publish…", exact=True).click()
+    confirm = review.get_by_role("alertdialog", name="Publish version 1 now?")
+    expect(confirm).to_contain_text("Stakeholder links show this version from now on")
+    if shot:
+        shot(page, "publish-confirmation")
+    confirm.get_by_role("button", name="Yes, publish version 1").click()
     expect(review.get_by_text("Published.", exact=True)).to_be_visible()
     expect(page.get_by_text("Postmortem published", exact=True)).to_be_visible()
+    # The side label follows the status chip without a reload.
+    expect(page.get_by_text("Postmortem · Published", exact=True)).to_be_visible()
     assert page.url.endswith(incident.get_absolute_url())
 
     page.get_by_role("link", name="Share with stakeholders").click()
@@ -51,15 +60,16 @@ def publish_and_make_link(page: Page, incident, label: str) -> str:
     links.get_by_role("button", name="Make a link").click()
     address = links.get_by_label(f"Link for {label}")
     expect(address).to_be_visible()
+    accessible(page)
     return address.input_value()
 
 
 def test_an_executive_reads_exactly_the_published_postmortem(
-    browser, browser_page, live_url, written, owner, shot, settings
+    browser, browser_page, live_url, written, owner, shot, settings, accessible
 ):
     settings.HINDSIGHT_READER_REFRESH_SECONDS = 1
     engineer = browser_page(owner)
-    url = publish_and_make_link(engineer, written, "Exec staff")
+    url = publish_and_make_link(engineer, written, "Exec staff", accessible, shot)
     assert re.fullmatch(rf"{live_url}/s/[A-Za-z0-9_-]{{43}}/", url)
 
     executive = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
@@ -83,6 +93,7 @@ def test_an_executive_reads_exactly_the_published_postmortem(
     expect(executive.get_by_text("Marcus Webb")).to_have_count(0)
     expect(executive.get_by_text("DRAFT")).to_have_count(0)
     assert executive.context.cookies() == []
+    accessible(executive)
     shot(executive, "stakeholder-page")
 
     phone = browser.new_context(viewport={"width": PHONE[0], "height": PHONE[1]}).new_page()

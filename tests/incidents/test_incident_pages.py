@@ -121,7 +121,11 @@ def test_incident_numbers_count_up(owner):
         ({"title": ""}, "title", "This field is required."),
         ({"severity": "99999"}, "severity", "Select a valid choice."),
         ({"severity": "SEV9"}, "severity", "Select a valid choice."),
-        ({"started_at": "yesterday-ish"}, "started_at", "Enter a valid date/time."),
+        (
+            {"started_at": "yesterday-ish"},
+            "started_at",
+            "Enter a date and time as YYYY-MM-DD HH:MM",
+        ),
         ({"detected_at": "2026-11-20T10:00:00"}, "detected_at", "cannot be before"),
         ({"title": "x" * 201}, "title", "at most 200 characters"),
     ],

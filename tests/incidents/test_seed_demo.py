@@ -3,10 +3,12 @@ from __future__ import annotations
 import pytest
 from django.contrib.auth import authenticate
 from django.core.management import call_command
+from django.test import RequestFactory
 from django.utils import timezone
 
 from actions.models import ActionItem
 from incidents.models import Incident
+from postmortems.models import Postmortem, Publication
 
 pytestmark = pytest.mark.django_db
 
@@ -16,7 +18,9 @@ def test_seed_demo_is_idempotent_and_realistic(capsys):
     call_command("seed_demo")
     assert "demo / demo" in capsys.readouterr().out
     assert Incident.objects.count() == 3
-    assert authenticate(username="demo", password="demo") is not None
+    # django-axes needs the request a sign-in comes with.
+    request = RequestFactory().post("/login/")
+    assert authenticate(request, username="demo", password="demo") is not None
 
     outage = Incident.objects.get(title__contains="database connections exhausted")
     assert outage.postmortem.causes.get().whys.count() == 5
@@ -25,3 +29,9 @@ def test_seed_demo_is_idempotent_and_realistic(capsys):
     statuses = set(ActionItem.objects.values_list("status", flat=True))
     assert statuses == {s.value for s in ActionItem.Status}
     assert any(item.is_overdue(timezone.localdate()) for item in ActionItem.objects.all())
+    # The published postmortem went through the workflow: its readers' version is frozen.
+    (published,) = Postmortem.objects.filter(status=Postmortem.Status.PUBLISHED)
+    (publication,) = Publication.objects.filter(postmortem=published)
+    assert publication.missing == []
+    assert publication.content["title"] == published.incident.title
+    assert publication.content["resolved_at"] is not None

@@ -66,7 +66,7 @@ def test_a_stale_save_is_refused_and_nothing_is_overwritten(owner_client, teamma
 
     content = response.content.decode()
     assert response.status_code == 409
-    assert "Someone saved this while you were editing" in content
+    assert "Someone changed this while you were editing" in content
     assert "First words" in content  # theirs, shown
     assert "Late words" in content  # mine, kept in the form
     assert 'name="base_version" value="2"' in content
@@ -149,7 +149,7 @@ def test_a_bad_timeline_entry_is_answered_in_the_form(owner_client, incident):
     )
     content = response.content.decode()
     assert response.status_code == 422
-    assert "Enter a valid date/time." in content
+    assert "Enter a date and time as YYYY-MM-DD HH:MM" in content
     assert "Select a valid choice." in content
     assert "This field is required." in content
     assert incident.timeline.count() == 1
@@ -346,3 +346,12 @@ def test_document_page_query_count_does_not_grow(owner_client, owner, incident):
             factories.action_item(incident, owner=factories.user(), cause=more)
     assert Cause.objects.count() == 4
     assert count_queries() == small
+
+
+def test_the_why_form_says_which_box_wants_the_question_and_which_the_answer(
+    owner_client, incident
+):
+    why = factories.cause(incident, whys=1).whys.get()
+    html = owner_client.get(f"/incidents/{incident.ref}/why/{why.pk}/edit/").content.decode()
+    assert ">Question: why did it happen?</label>" in html
+    assert ">Answer: because…</label>" in html

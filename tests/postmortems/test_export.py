@@ -10,7 +10,7 @@ from pypdf import PdfReader
 
 from incidents.models import TimelineEntry
 from postmortems.document import document_for_ref
-from postmortems.export import html_to_pdf, markdown_export, printable_html
+from postmortems.export import html_to_pdf, markdown_export, paper_for, printable_html
 from tests import factories
 
 pytestmark = pytest.mark.django_db
@@ -158,6 +158,54 @@ def test_the_pdf_is_a_pdf_with_the_title_in_its_text(written):
     assert "Checkout failed for" in text
     assert "Paged the database team" in text
     assert "Edit" not in text and "Delete" not in text  # no controls in print
+
+
+A4 = (595, 842)  # points, rounded
+LETTER = (612, 792)
+
+
+def page_size(pdf: bytes) -> tuple[int, int]:
+    box = PdfReader(io.BytesIO(pdf)).pages[0].mediabox
+    return round(float(box.width)), round(float(box.height))
+
+
+@pytest.mark.parametrize(
+    ("accept_language", "setting", "expected"),
+    [
+        ("de-DE,de;q=0.9,en;q=0.8", "", "A4"),
+        ("en-GB,en;q=0.9", "", "A4"),
+        ("en-US,en;q=0.9", "", "Letter"),
+        ("fr-CA", "", "Letter"),
+        ("nl", "", "A4"),
+        ("en", "", "Letter"),
+        ("", "", "Letter"),
+        ("en-US", "A4", "A4"),
+        ("de-DE", "Letter", "Letter"),
+    ],
+)
+def test_the_paper_follows_the_setting_else_the_readers_language(
+    accept_language, setting, expected, settings
+):
+    settings.HINDSIGHT_PDF_PAPER = setting
+    assert paper_for(accept_language) == expected
+
+
+def test_the_pdf_is_a4_where_the_reader_is_and_letter_in_the_us(owner_client, written):
+    url = reverse("export-pdf", args=[written.ref])
+    a4 = owner_client.get(url, headers={"Accept-Language": "de-DE,de;q=0.9"})
+    letter = owner_client.get(url, headers={"Accept-Language": "en-US"})
+    assert (page_size(a4.content), page_size(letter.content)) == (A4, LETTER)
+
+
+def test_a_long_timeline_starts_on_the_first_page_not_after_a_gap(written):
+    for minute in range(40):
+        factories.timeline_entry(written, minutes=60 + minute, text=f"Step {minute} done")
+    reader = PdfReader(io.BytesIO(html_to_pdf(printable_html(document_for_ref(written.ref)))))
+    pages = [page.extract_text() for page in reader.pages]
+    assert len(pages) >= 2
+    # The heading and the first entries share the first page with what came before them.
+    assert "Timeline" in pages[0]
+    assert "Step 0 done" in pages[0]
 
 
 def test_the_pdf_download(owner_client, written):

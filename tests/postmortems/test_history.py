@@ -5,9 +5,11 @@ from __future__ import annotations
 import pytest
 from django.test import Client
 
+from actions.items import action_item_update
 from incidents.models import TimelineEntry
-from postmortems.blocks import block_delete, block_save
-from postmortems.history import document_history, word_diff
+from kernel.blocks import block_delete
+from kernel.history import document_history, word_diff
+from postmortems.editing import section_update
 from postmortems.models import Section
 from tests import factories
 
@@ -16,9 +18,7 @@ pytestmark = pytest.mark.django_db
 
 def save_summary(incident, text, user):
     summary = Section.objects.get(postmortem__incident=incident, key="summary")
-    return block_save(
-        block=summary, changes={"body": text}, base_version=summary.version, user=user
-    ).block
+    return section_update(summary, body=text, base_version=summary.version, user=user).block
 
 
 def test_word_diff_marks_removed_and_added_words_and_escapes():
@@ -35,8 +35,8 @@ def test_history_lists_every_change_with_who_and_a_diff(owner_client, owner, tea
     response = owner_client.get(f"/incidents/{incident.ref}/history/")
 
     assert response.status_code == 200
-    changes = response.context["changes"]
-    newest = changes[0]
+    runs = response.context["page"].object_list
+    newest = runs[0].latest
     assert (newest.kind, newest.action, newest.who) == ("section", "changed", teammate)
     assert [f.name for f in newest.fields] == ["body"]
     assert str(newest.fields[0].diff) == "Checkout failed<ins> for 47 minutes</ins>."
@@ -105,16 +105,8 @@ def test_revert_is_post_only_and_needs_login(owner_client, owner, incident):
 
 def test_history_lists_conflict_copies(owner, teammate, incident):
     section = save_summary(incident, "Base", owner)
-    block_save(
-        block=section, changes={"body": "Theirs"}, base_version=section.version, user=teammate
-    )
-    block_save(
-        block=section,
-        changes={"body": "Mine"},
-        base_version=section.version,
-        user=owner,
-        merge_fields=("body",),
-    )
+    section_update(section, body="Theirs", base_version=section.version, user=teammate)
+    section_update(section, body="Mine", base_version=section.version, user=owner)
     kept = [c for c in document_history(incident) if c.kind == "conflict"]
     assert len(kept) == 1
     assert (kept[0].who, kept[0].revertable) == (owner, False)
@@ -125,11 +117,8 @@ def test_a_version_that_breaks_todays_rules_is_not_reverted_to(owner_client, own
     from actions.models import ActionItem
 
     item = ActionItem.objects.create(incident=incident, title="Old rules", status="done")
-    block_save(
-        block=item,
-        changes={"outcome": "Pool alert live", "worth_it": "yes"},
-        base_version=item.version,
-        user=owner,
+    action_item_update(
+        item, outcome="Pool alert live", worth_it="yes", base_version=item.version, user=owner
     )
     first = ActionItem.history.filter(id=item.pk).earliest()
 

@@ -4,25 +4,25 @@ from datetime import timedelta
 from unittest import mock
 
 import pytest
+import time_machine
 from django.urls import reverse
 from django.utils import timezone
 
-from hindsight.channels import ChannelError
-from postmortems import publishing
+from kernel import delivery as engine
+from kernel.channels import ChannelError
+from kernel.models import Delivery
+from kernel.tasks import deliver
 from postmortems.document import document_for_ref
-from postmortems.models import Postmortem, Publication, SummaryDelivery
-from postmortems.publishing import (
+from postmortems.models import Postmortem, Publication
+from postmortems.publishing.checklist import missing, publish_checklist
+from postmortems.publishing.summary import summary_for, summary_queue
+from postmortems.publishing.workflow import (
     PublishingRefused,
-    missing,
     postmortem_publish,
     postmortem_return_to_draft,
     postmortem_submit_for_review,
-    publish_checklist,
     status_changes,
-    summary_deliver,
-    summary_for,
 )
-from postmortems.tasks import deliver_summary
 from tests import factories
 
 pytestmark = pytest.mark.django_db
@@ -54,6 +54,7 @@ def staff(db):
 def test_a_new_sev1_postmortem_lists_what_is_missing_in_words(incident):
     checks = publish_checklist(document_for_ref(incident.ref))
     assert [check.need for check in checks if not check.done] == [
+        "The incident is marked resolved, with the time it was resolved",
         "A summary",
         "The impact",
         "A timeline entry for when it was resolved",
@@ -65,8 +66,21 @@ def test_a_new_sev1_postmortem_lists_what_is_missing_in_words(incident):
         "A timeline entry for when it was detected"
     ]
     todo = missing(checks)
-    assert todo[0].startswith("Write “Incident summary”")
-    assert "Add a timeline entry of the kind Resolution" in todo[2]
+    assert todo[1].startswith("Write “Incident summary”")
+    assert "Add a timeline entry of the kind Resolution" in todo[3]
+
+
+def test_an_incident_still_investigating_is_named_on_the_checklist(incident, owner):
+    """Published while open, the frozen page would say "Resolved —" for good."""
+    factories.publishable(incident, owner)
+    type(incident).objects.filter(pk=incident.pk).update(status="investigating", resolved_at=None)
+    assert missing(publish_checklist(document_for_ref(incident.ref))) == [
+        "The incident is still “Investigating”. Set its status to Resolved and its resolved "
+        "time (a Resolution timeline entry offers to), so readers see how long it lasted."
+    ]
+    # Marked resolved but with no time: still missing, since the page would show no duration.
+    type(incident).objects.filter(pk=incident.pk).update(status="resolved", resolved_at=None)
+    assert len(missing(publish_checklist(document_for_ref(incident.ref)))) == 1
 
 
 def test_a_complete_sev1_postmortem_passes(incident, owner):
@@ -91,10 +105,46 @@ def test_an_action_item_needs_both_an_owner_and_a_due_date(incident, owner):
     ]
 
 
+def test_the_resolution_entry_offers_to_mark_the_incident_resolved(owner_client, incident, owner):
+    factories.publishable(incident, owner)
+    type(incident).objects.filter(pk=incident.pk).update(status="investigating", resolved_at=None)
+    incident.refresh_from_db()
+    entry = incident.timeline.get(kind="resolution")
+    url = reverse("publishing", args=[incident.ref])
+    html = owner_client.get(url).content.decode()
+    assert "but the incident is still “Investigating”" in html
+    assert "Mark the incident resolved at" in html
+
+    resolve = reverse("publish-resolve", args=[incident.ref])
+    stale = owner_client.post(resolve, {"entry": entry.pk, "version": incident.version - 1})
+    assert stale.status_code == 409
+    for entry_id, version in [("x", "1"), ("1\x00", "1"), ("", "")]:
+        assert (
+            owner_client.post(resolve, {"entry": entry_id, "version": version}).status_code == 400
+        )
+    for entry_id, version in [
+        (10**20, incident.version),
+        (-1, incident.version),
+        (entry.pk, 10**20),
+    ]:
+        assert (
+            owner_client.post(resolve, {"entry": entry_id, "version": version}).status_code == 409
+        )
+    response = owner_client.post(resolve, {"entry": entry.pk, "version": incident.version})
+    assert response.status_code == 302
+    incident.refresh_from_db()
+    assert (incident.status, incident.resolved_at) == ("resolved", entry.occurred_at)
+    assert incident.history.first().history_user == owner
+    assert missing(publish_checklist(document_for_ref(incident.ref))) == []
+    assert "Mark the incident resolved at" not in owner_client.get(url).content.decode()
+
+
 def test_a_quick_postmortem_needs_less(owner):
     minor = factories.incident(owner=owner, level=3)
     assert minor.postmortem.template == Postmortem.Template.QUICK
-    assert len(missing(publish_checklist(document_for_ref(minor.ref)))) == 3
+    assert len(missing(publish_checklist(document_for_ref(minor.ref)))) == 4
+    minor.status, minor.resolved_at = "resolved", timezone.now()
+    minor.save()
     write(minor, "what-happened", "Search results lagged by ten minutes.")
     write(minor, "fix", "Restarted the indexer; added a lag alert.")
     factories.cause(minor, "The indexer stalled on a malformed document")
@@ -116,7 +166,17 @@ def test_it_goes_from_draft_to_review_to_published(owner_client, incident, owner
     incident.postmortem.refresh_from_db()
     assert incident.postmortem.status == Postmortem.Status.IN_REVIEW
 
-    response = owner_client.post(reverse("publish", args=[incident.ref]))
+    # Publishing asks once more, saying what it will do, and does nothing yet.
+    response = owner_client.post(reverse("publish", args=[incident.ref]), {"send_summary": "on"})
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "Publish version 1 now?" in html
+    assert "Stakeholder links show this version from now on" in html
+    assert "No summary is sent." in html  # no mailing list and no Slack are set up
+    assert '<input type="hidden" name="confirmed" value="True">' in html
+    assert not Publication.objects.exists()
+
+    response = owner_client.post(reverse("publish", args=[incident.ref]), {"confirmed": "True"})
     assert response.status_code == 302
     incident.postmortem.refresh_from_db()
     assert incident.postmortem.status == Postmortem.Status.PUBLISHED
@@ -154,7 +214,7 @@ def test_a_reason_does_not_let_anyone_but_staff_publish_with_gaps(incident, owne
     in_review(incident)
     with pytest.raises(PublishingRefused) as refused:
         postmortem_publish(incident=incident, user=owner, override_reason="The CEO asked")
-    assert len(refused.value.missing) == 5
+    assert len(refused.value.missing) == 6
 
 
 def test_staff_may_publish_anyway_with_a_recorded_reason(client, incident, staff):
@@ -166,10 +226,14 @@ def test_staff_may_publish_anyway_with_a_recorded_reason(client, incident, staff
     assert "To publish anyway, say why." in response.content.decode()
 
     response = client.post(url, {"override_reason": "Customers need it before the call"})
+    assert "It goes out with 6 checklist items missing" in response.content.decode()
+    response = client.post(
+        url, {"override_reason": "Customers need it before the call", "confirmed": "True"}
+    )
     assert response.status_code == 302
     publication = Publication.objects.get()
     assert publication.override_reason == "Customers need it before the call"
-    assert len(publication.missing) == 5
+    assert len(publication.missing) == 6
     changes = status_changes(incident.postmortem)
     assert changes[0].reason == "Published with gaps: Customers need it before the call"
     assert changes[0].who == staff
@@ -179,7 +243,7 @@ def test_the_page_offers_staff_publish_anyway_with_a_labelled_reason(client, inc
     in_review(incident)
     client.force_login(staff)
     html = client.get(reverse("publishing", args=[incident.ref])).content.decode()
-    assert "Publish anyway</button>" in html
+    assert "Publish anyway…</button>" in html
     assert '<label for="id_override_reason">' in html
 
 
@@ -368,9 +432,9 @@ def test_publishing_sends_the_summary_to_the_list_and_the_team_slack(
 ):
     incident = published_with_team
     with (
-        mock.patch("postmortems.publishing.send_email", autospec=True) as send_email,
-        mock.patch("postmortems.publishing.post_slack", autospec=True) as post_slack,
-        mock.patch.object(deliver_summary, "delay", side_effect=summary_deliver) as delay,
+        mock.patch("kernel.channels.send_email", autospec=True) as send_email,
+        mock.patch("incidents.slack.post_slack", autospec=True) as post_slack,
+        mock.patch.object(deliver, "delay", side_effect=engine.deliver_one) as delay,
         django_capture_on_commit_callbacks(execute=True),
     ):
         postmortem_publish(incident=incident, user=owner, send_summary=True)
@@ -392,12 +456,15 @@ def test_publishing_sends_the_summary_to_the_list_and_the_team_slack(
     assert slack["webhook_url"] == "https://hooks.slack.com/services/T/B/x"
     assert incident.title in slack["payload"]["text"]
     assert "Marcus Webb" in slack["payload"]["text"]
-    assert sorted(SummaryDelivery.objects.values_list("status", flat=True)) == ["sent", "sent"]
+    assert sorted(Delivery.objects.values_list("topic", "status")) == [
+        ("summary", "sent"),
+        ("summary", "sent"),
+    ]
 
 
 def test_publishing_without_ticking_send_sends_nothing(published_with_team, owner):
     postmortem_publish(incident=published_with_team, user=owner, send_summary=False)
-    assert not SummaryDelivery.objects.exists()
+    assert not Delivery.objects.exists()
 
 
 def test_the_publish_form_says_where_the_summary_goes(client, published_with_team, owner):
@@ -409,60 +476,105 @@ def test_the_publish_form_says_where_the_summary_goes(client, published_with_tea
     assert '<label for="id_send_summary">Send the summary when it is published</label>' in html
 
 
+def queued(publication) -> list[Delivery]:
+    """The summary's deliveries, queued with no worker picking them up."""
+    with mock.patch.object(deliver, "delay_on_commit", autospec=True):
+        return summary_queue(publication=publication)
+
+
 def test_a_delivery_is_sent_once(published_with_team, owner):
     publication = postmortem_publish(incident=published_with_team, user=owner)
-    with mock.patch.object(deliver_summary, "delay_on_commit", autospec=True):
-        deliveries = publishing.summary_queue(publication=publication)
+    deliveries = queued(publication)
     with (
-        mock.patch("postmortems.publishing.send_email", autospec=True) as send_email,
-        mock.patch("postmortems.publishing.post_slack", autospec=True),
+        mock.patch("kernel.channels.send_email", autospec=True) as send_email,
+        mock.patch("incidents.slack.post_slack", autospec=True),
     ):
-        assert summary_deliver(deliveries[0].pk).status == SummaryDelivery.Status.SENT
-        assert summary_deliver(deliveries[0].pk) is None
+        assert engine.deliver_one(deliveries[0].pk).status == Delivery.Status.SENT
+        assert engine.deliver_one(deliveries[0].pk) is None
+        assert engine.deliver_due().sent == 1  # only the Slack one was left
     assert send_email.call_count == 1
 
 
-def test_a_failed_slack_post_is_retried_only_while_it_can_help(published_with_team, owner):
+def test_a_failed_slack_post_is_retried_with_backoff_only_while_it_can_help(
+    published_with_team, owner, settings
+):
+    settings.HINDSIGHT_DELIVERY_ATTEMPTS = 3
+    settings.HINDSIGHT_DELIVERY_RETRY_SECONDS = 60
     publication = postmortem_publish(incident=published_with_team, user=owner)
-    with mock.patch.object(deliver_summary, "delay_on_commit", autospec=True):
-        slack = publishing.summary_queue(publication=publication)[1]
+    slack = queued(publication)[1]
     error = ChannelError("Slack webhook at hooks.slack.com answered 503", retryable=True)
-    with mock.patch("postmortems.publishing.post_slack", autospec=True, side_effect=error):
-        outcomes = [summary_deliver(slack.pk).status for _ in range(3)]
+    outcomes, waits = [], []
+    with (
+        mock.patch("incidents.slack.post_slack", autospec=True, side_effect=error),
+        time_machine.travel(timezone.now(), tick=False) as traveller,
+    ):
+        for _ in range(3):
+            engine.deliver_one(slack.pk)
+            slack.refresh_from_db()
+            outcomes.append(slack.status)
+            if slack.status == "pending":
+                wait = slack.next_attempt_at - timezone.now()
+                waits.append(wait.total_seconds())
+                # Not due yet: a second worker asking early sends nothing.
+                assert engine.deliver_one(slack.pk) is None
+                traveller.shift(wait)
     assert outcomes == ["pending", "pending", "failed"]
-    slack.refresh_from_db()
+    assert waits == [60, 120]
     assert (slack.attempts, slack.error) == (3, "Slack webhook at hooks.slack.com answered 503")
 
     gone = ChannelError("Slack webhook at hooks.slack.com answered 404", retryable=False)
-    with mock.patch.object(deliver_summary, "delay_on_commit", autospec=True):
-        slack = publishing.summary_queue(publication=publication)[1]
-    with mock.patch("postmortems.publishing.post_slack", autospec=True, side_effect=gone):
-        assert summary_deliver(slack.pk).status == "failed"
+    slack = queued(publication)[1]
+    with mock.patch("incidents.slack.post_slack", autospec=True, side_effect=gone):
+        assert engine.deliver_one(slack.pk).status == "failed"
 
 
-def test_the_task_retries_a_delivery_that_went_back_to_waiting(published_with_team, owner):
+def test_the_task_comes_back_when_a_retry_is_due(published_with_team, owner, settings):
+    settings.HINDSIGHT_DELIVERY_RETRY_SECONDS = 60
     publication = postmortem_publish(incident=published_with_team, user=owner)
-    with mock.patch.object(deliver_summary, "delay_on_commit", autospec=True):
-        email = publishing.summary_queue(publication=publication)[0]
+    email = queued(publication)[0]
     error = ChannelError("e-mail to 1 recipient(s) failed: refused", retryable=True)
     with (
-        mock.patch("postmortems.publishing.send_email", autospec=True, side_effect=error),
+        time_machine.travel(timezone.now(), tick=False),
+        mock.patch("kernel.channels.send_email", autospec=True, side_effect=error),
         mock.patch.object(
-            deliver_summary, "retry", autospec=True, side_effect=RuntimeError("retry")
+            deliver, "retry", autospec=True, side_effect=RuntimeError("retry")
         ) as retry,
         pytest.raises(RuntimeError, match="retry"),
     ):
-        deliver_summary.run(email.pk)
+        deliver.run(email.pk)
     assert retry.call_args.kwargs == {"countdown": 60}
+
+
+def test_a_title_with_a_line_break_still_makes_a_one_line_subject(
+    published_with_team, owner, django_capture_on_commit_callbacks
+):
+    from django.core import mail
+
+    incident = published_with_team
+    type(incident).objects.filter(pk=incident.pk).update(title="Checkout down\r\nBcc: x@evil")
+    incident.refresh_from_db()
+    with (
+        mock.patch("incidents.slack.post_slack", autospec=True),
+        mock.patch.object(deliver, "delay", side_effect=engine.deliver_one),
+        django_capture_on_commit_callbacks(execute=True),
+    ):
+        postmortem_publish(incident=incident, user=owner, send_summary=True)
+    (message,) = mail.outbox
+    assert message.subject == f"Postmortem: {incident.ref} SEV1 Checkout down Bcc: x@evil"
+    assert message.bcc == []
+    assert Delivery.objects.get(channel="email").status == "sent"
 
 
 def test_the_summary_can_be_sent_again_from_the_page(client, published_with_team, owner):
     postmortem_publish(incident=published_with_team, user=owner)
     client.force_login(owner)
-    with mock.patch.object(deliver_summary, "delay_on_commit", autospec=True) as queued:
+    with mock.patch.object(deliver, "delay_on_commit", autospec=True) as handed_over:
         response = client.post(reverse("summary-send", args=[published_with_team.ref]))
     assert response.status_code == 302
-    assert queued.call_count == 2
+    assert handed_over.call_count == 2
+    page = client.get(reverse("publishing", args=[published_with_team.ref])).content.decode()
+    assert "Summary to engineering@example.com by e-mail:" in page
+    assert "Summary to Payments on Slack:" in page
 
 
 def test_the_summary_gives_the_root_cause_in_a_sentence_or_two(published_with_team, owner):
@@ -473,3 +585,15 @@ def test_the_summary_gives_the_root_cause_in_a_sentence_or_two(published_with_te
     root_cause = summary.text.split("ROOT CAUSE\n")[1].split("\n")[0]
     assert root_cause.startswith("The pool ran dry.")
     assert len(root_cause) <= 320
+
+
+def test_the_admin_shows_how_a_publications_summary_went_out(
+    admin_client, published_with_team, owner
+):
+    publication = postmortem_publish(incident=published_with_team, user=owner)
+    email, slack = queued(publication)
+    Delivery.objects.filter(pk=slack.pk).update(status="failed", error="answered 404")
+    page = admin_client.get(reverse("admin:postmortems_publication_change", args=[publication.pk]))
+    html = page.content.decode()
+    assert "engineering@example.com by e-mail: Waiting to send" in html
+    assert "Payments on Slack: Failed (answered 404)" in html

@@ -12,7 +12,7 @@ from django.utils import timezone
 from actions.models import ActionItem
 from incidents.models import TimelineEntry
 from postmortems.models import ShareLink
-from postmortems.publishing import postmortem_publish, postmortem_submit_for_review
+from postmortems.publishing.workflow import postmortem_publish, postmortem_submit_for_review
 from postmortems.share_links import (
     TOKEN_BYTES,
     share_link_create,
@@ -78,6 +78,24 @@ def test_a_link_is_shown_once_and_only_its_hash_is_stored(owner_client, incident
     assert (
         token not in owner_client.get(reverse("publishing", args=[incident.ref])).content.decode()
     )
+
+
+def test_before_a_link_is_made_the_page_says_what_its_holder_will_see(owner_client, written, owner):
+    url = reverse("publishing", args=[written.ref])
+    html = owner_client.get(url).content.decode()
+    assert "What a holder will see:</strong>" in html
+    assert "nothing yet: it is not published, so the link shows “Not published yet”" in html
+    link_for(written, owner, label="Acme Corp")
+    row = re.search(
+        r'<tr class="link-active".*?</tr>', owner_client.get(url).content.decode(), re.S
+    )
+    assert "“Not published yet” until it is published" in row.group(0)
+
+    publish(written, owner)
+    html = owner_client.get(url).content.decode()
+    assert "version 1, as published on" in html
+    row = re.search(r'<tr class="link-active".*?</tr>', html, re.S).group(0)
+    assert '<td data-label="Shows">Published version 1</td>' in row
 
 
 def test_link_form_errors_show_in_place(owner_client, incident):
@@ -317,7 +335,7 @@ def test_edits_reach_readers_when_published_again_but_action_status_at_once(clie
 
 
 def test_a_published_postmortem_back_in_draft_keeps_its_published_version(client, written, owner):
-    from postmortems.publishing import postmortem_return_to_draft
+    from postmortems.publishing.workflow import postmortem_return_to_draft
 
     publish(written, owner)
     token = link_for(written, owner)

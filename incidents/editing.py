@@ -1,0 +1,59 @@
+"""Changing an incident's details and its timeline entries, one version at a time."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from incidents.models import Incident, TimelineEntry
+from kernel.blocks import SaveResult, block_save
+
+INCIDENT_FIELDS = (
+    "title",
+    "severity",
+    "status",
+    "started_at",
+    "detected_at",
+    "mitigated_at",
+    "resolved_at",
+    "owner",
+    "team",
+    "customer_facing",
+    "private",
+)
+TIMELINE_ENTRY_FIELDS = ("occurred_at", "kind", "text")
+
+
+def incident_update(
+    incident: Incident,
+    *,
+    base_version: int,
+    user,
+    responders: Iterable | None = None,
+    services: Iterable | None = None,
+    **changes,
+) -> SaveResult:
+    m2m = {
+        name: values
+        for name, values in (("responders", responders), ("services", services))
+        if values is not None
+    }
+    return block_save(
+        block=incident,
+        changes=changes,
+        base_version=base_version,
+        user=user,
+        fields=INCIDENT_FIELDS,
+        m2m=m2m,
+    )
+
+
+def timeline_entry_update(
+    entry: TimelineEntry, *, base_version: int, user, **changes
+) -> SaveResult:
+    return block_save(
+        block=entry,
+        changes=changes,
+        base_version=base_version,
+        user=user,
+        fields=TIMELINE_ENTRY_FIELDS,
+    )

@@ -1,9 +1,0 @@
-from django.urls import path
-
-from incidents import views
-
-urlpatterns = [
-    path("", views.dashboard, name="dashboard"),
-    path("incidents/", views.incident_list, name="incident-list"),
-    path("incidents/new/", views.incident_new, name="incident-new"),
-]

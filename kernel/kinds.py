@@ -1,0 +1,162 @@
+"""The one registry of block kinds: everything the engine, history, live events and the page
+script need to know about a kind of block, registered by the app that owns it.
+
+Each app registers its kinds in its `AppConfig.ready()`. Nothing else keeps a table of kinds or
+compares kind names: the save engine, the history, the live events, the document views, the
+block-form partial and the page script (which gets `page_registry()` as JSON) all read this.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db import models
+from django.db.models import Max
+from django.shortcuts import get_object_or_404
+
+from kernel.text import shorten
+
+# The document object every callable below is given: the incident whose page shows the block.
+# The kernel does not know what it is; the apps that register kinds do.
+Document = Any
+
+
+@dataclass(frozen=True)
+class BlockKind:
+    # In URLs, element ids (`<name>-<pk>`), events and history links.
+    name: str
+    model: type[models.Model]
+    # What a person calls one of them ("Timeline entry"); the history and form labels use it.
+    label: str
+    # The template that owns this kind's partials, and the partial showing one block.
+    template: str
+    partial: str
+    # This kind's blocks in one document, and the document a block belongs to.
+    blocks: Callable[[Document], models.QuerySet]
+    incident_id: Callable[[models.Model], int]
+    # The history rows of this kind in one document, and the fields a diff shows and a revert
+    # restores (internal bookkeeping such as `position` stays out).
+    history: Callable[[Document], models.QuerySet]
+    tracked_fields: tuple[str, ...]
+    # The words naming one block (or one of its history rows) in the history.
+    describe: Callable[[Any], str] = field(default=lambda record: "")
+    # The name of one block's edit form, when it is not just the kind's label (a section's
+    # form is named by its title, so "Incident summary" finds it).
+    aria_label: Callable[[models.Model], str] | None = None
+    # Editing. A kind without a form is kept for the record only (its rows appear in the
+    # history and are never edited or reverted in place).
+    form: type | None = None
+    # The versioned-save service for this kind: `update(block, base_version=, user=, **fields)`.
+    update: Callable[..., Any] | None = None
+    m2m_fields: tuple[str, ...] = ()
+    # Text fields merged three ways when someone saved in between; see kernel.merge.
+    merge_fields: tuple[str, ...] = ()
+    # The text field the page saves as it is typed (sections), if any.
+    autosave_field: str | None = None
+    # Keeps the text of a save that could not be merged: (block, text, base_version, user).
+    keep_conflict: Callable[..., models.Model | None] | None = None
+    after_save: Callable[[models.Model], None] | None = None
+    # Adding, moving and deleting: only for kinds that live in a list the page can refresh.
+    new_form: type | None = None
+    new_block: Callable | None = None
+    list_partial: str | None = None
+    # When the list lives inside a block of another kind (whys inside their cause): that kind,
+    # and the field of this kind naming the block holding the list.
+    parent: str | None = None
+    parent_field: str | None = None
+    siblings: Callable[[models.Model], models.QuerySet] | None = None
+    deletable: bool = False
+    # What the document page gets of this kind: a context name, the rows, the prefetch.
+    document_list: str | None = None
+    document_rows: Callable[[Document], list] | None = None
+    prefetch: tuple = ()
+    # An edit form shown in place of a table row spans this many columns.
+    form_row_colspan: int | None = None
+
+    @property
+    def editable(self) -> bool:
+        return self.form is not None
+
+    @property
+    def movable(self) -> bool:
+        return self.siblings is not None
+
+    def get(self, document: Document, pk: int) -> models.Model:
+        return get_object_or_404(self.blocks(document), pk=pk)
+
+    def parent_id(self, block) -> int | None:
+        return getattr(block, self.parent_field) if self.parent_field else None
+
+    def form_label(self, block, *, new: bool = False) -> str:
+        """The name of an edit form, read out by screen readers and used to find it."""
+        if new:
+            return f"New {self.label.lower()}"
+        return self.aria_label(block) if self.aria_label else self.label
+
+    def for_page(self) -> dict:
+        """What the page script needs to know: where a changed block's list lives."""
+        return {
+            "list": self.list_partial,
+            "parent": self.parent,
+            "autosave": self.autosave_field,
+        }
+
+
+_KINDS: dict[str, BlockKind] = {}
+
+
+def register(kind: BlockKind) -> BlockKind:
+    if kind.name in _KINDS and _KINDS[kind.name] != kind:
+        raise ValueError(f"A block kind named {kind.name!r} is registered already.")
+    if any(k.model is kind.model and k.name != kind.name for k in _KINDS.values()):
+        raise ValueError(f"{kind.model.__name__} is registered as another kind already.")
+    _KINDS[kind.name] = kind
+    return kind
+
+
+def unregister(name: str) -> None:
+    _KINDS.pop(name, None)
+
+
+def kinds() -> list[BlockKind]:
+    return list(_KINDS.values())
+
+
+def kind_named(name: str) -> BlockKind:
+    """The kind of that name; LookupError if none is registered."""
+    try:
+        return _KINDS[name]
+    except KeyError:
+        raise LookupError(name) from None
+
+
+def kind_of(block: models.Model | type[models.Model]) -> BlockKind | None:
+    model = block if isinstance(block, type) else type(block)
+    return next((kind for kind in _KINDS.values() if kind.model is model), None)
+
+
+def page_registry() -> dict[str, dict]:
+    return {kind.name: kind.for_page() for kind in _KINDS.values() if kind.editable}
+
+
+def document_prefetch() -> list:
+    return [lookup for kind in _KINDS.values() for lookup in kind.prefetch]
+
+
+def document_lists(document: Document) -> dict[str, list]:
+    return {
+        kind.document_list: kind.document_rows(document)
+        for kind in _KINDS.values()
+        if kind.document_list and kind.document_rows
+    }
+
+
+def next_position(queryset: models.QuerySet) -> int:
+    top = queryset.aggregate(top=Max("position"))["top"]
+    return 0 if top is None else top + 1
+
+
+def described(prefix: str, text: str, width: int = 60) -> str:
+    return f"{prefix}: {shorten(text, width)}" if prefix else shorten(text, width)

@@ -1,0 +1,129 @@
+"""Date and time fields that read the same in every browser: ISO order, 24-hour, zone named.
+
+A browser's own date-time picker formats by its locale (Chromium shows an en-GB reader
+"11/20/2026, 02:05 PM"), so these are text inputs in the one order nobody misreads,
+`YYYY-MM-DD HH:MM`, with the time zone the value is read in written beside the field. Times
+are read and shown in the viewer's zone (the active time zone, set from the browser's cookie).
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+
+from django import forms
+from django.core.exceptions import ValidationError
+from django.utils import timezone
+from django.utils.html import format_html
+
+DATE_TIME_FORMATS = ["%Y-%m-%d %H:%M", "%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S"]
+DATE_FORMATS = ["%Y-%m-%d"]
+# Only these shapes: Django's own parsing would also take other ISO 8601 forms (offsets, no
+# separators), which the note beside the field does not promise.
+DATE_TIME_SHAPE = re.compile(r"\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}(:\d{2})?")
+DATE_SHAPE = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+def _typed(value, shape: re.Pattern, error: ValidationError):
+    """The typed text without surrounding spaces, refused unless it has the promised shape."""
+    if not isinstance(value, str):
+        return value
+    value = value.strip()
+    if value and not shape.fullmatch(value):
+        raise error
+    return value
+
+
+class IsoDateTimeInput(forms.DateTimeInput):
+    """A text input for `YYYY-MM-DD HH:MM` (seconds when there are any), its zone beside it."""
+
+    input_type = "text"
+    example = "YYYY-MM-DD HH:MM"
+
+    def __init__(self, attrs=None):
+        defaults = {
+            "placeholder": self.example,
+            "autocomplete": "off",
+            "spellcheck": "false",
+            "size": "19",
+            "maxlength": "19",
+            "class": "iso-datetime",
+        }
+        super().__init__(attrs={**defaults, **(attrs or {})})
+
+    def format_value(self, value):
+        if isinstance(value, datetime):
+            value = timezone.localtime(value) if timezone.is_aware(value) else value
+            return value.strftime("%Y-%m-%d %H:%M:%S" if value.second else "%Y-%m-%d %H:%M")
+        return super().format_value(value)
+
+    def note(self) -> str:
+        return f"{self.example}, 24-hour, {timezone.get_current_timezone_name()}"
+
+    def render(self, name, value, attrs=None, renderer=None):
+        attrs = dict(attrs or {})
+        note_id = f"{attrs['id']}_format" if attrs.get("id") else ""
+        if note_id:
+            described = [attrs.get("aria-describedby", ""), note_id]
+            attrs["aria-describedby"] = " ".join(part for part in described if part)
+        field = super().render(name, value, attrs, renderer)
+        return format_html(
+            '<span class="iso-input">{}<span class="iso-note"{}>{}</span></span>',
+            field,
+            format_html(' id="{}"', note_id) if note_id else "",
+            self.note(),
+        )
+
+
+class IsoDateInput(IsoDateTimeInput):
+    """The same for a day: `YYYY-MM-DD`."""
+
+    example = "YYYY-MM-DD"
+
+    def __init__(self, attrs=None):
+        super().__init__(
+            attrs={"size": "10", "maxlength": "10", "class": "iso-date", **(attrs or {})}
+        )
+
+    def format_value(self, value):
+        if hasattr(value, "strftime"):
+            return value.strftime("%Y-%m-%d")
+        return super(forms.DateTimeInput, self).format_value(value)
+
+    def note(self) -> str:
+        return self.example
+
+
+class IsoDateTimeField(forms.DateTimeField):
+    """A moment typed as `YYYY-MM-DD HH:MM[:SS]` in the viewer's zone; `T` works as well."""
+
+    widget = IsoDateTimeInput
+    input_formats = DATE_TIME_FORMATS
+    default_error_messages = {
+        "invalid": "Enter a date and time as YYYY-MM-DD HH:MM, for example 2026-11-20 14:05.",
+        "out_of_range": "That moment is outside the years this can store; check the year.",
+    }
+
+    def to_python(self, value):
+        invalid = ValidationError(self.error_messages["invalid"], "invalid")
+        moment = super().to_python(_typed(value, DATE_TIME_SHAPE, invalid))
+        if moment is not None:
+            try:
+                moment.astimezone(UTC)  # years 1 and 9999 can overflow on the way to UTC
+            except OverflowError as error:
+                raise ValidationError(
+                    self.error_messages["out_of_range"], "out_of_range"
+                ) from error
+        return moment
+
+
+class IsoDateField(forms.DateField):
+    """A day typed as `YYYY-MM-DD`."""
+
+    widget = IsoDateInput
+    input_formats = DATE_FORMATS
+    default_error_messages = {"invalid": "Enter a date as YYYY-MM-DD, for example 2026-11-20."}
+
+    def to_python(self, value):
+        invalid = ValidationError(self.error_messages["invalid"], "invalid")
+        return super().to_python(_typed(value, DATE_SHAPE, invalid))
