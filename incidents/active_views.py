@@ -25,7 +25,7 @@ from incidents.active_forms import (
     SnoozeForm,
     StatusUpdateForm,
 )
-from incidents.models import Incident, StatusUpdate, TimelineEntry
+from incidents.models import Incident, StatusUpdate, TimelineEntry, incident_number
 from incidents.quiet import quiet_state
 from incidents.response import (
     KIND_KEYS,
@@ -41,7 +41,6 @@ from incidents.response import (
 )
 from kernel.kinds import page_registry
 from kernel.live import document_channel
-from postmortems.document import incident_number
 
 PAGE = "incidents/active.html"
 LATEST_UPDATES = 3
@@ -60,8 +59,10 @@ def _incident(request, ref: str, *, ask=policy.can_view) -> Incident:
             to_attr="updates_newest_first",
         ),
     )
-    incident = policy.visible_incidents(request.user, queryset).filter(number=incident_number(ref))
-    incident = incident.first()
+    number = incident_number(ref)
+    if number is None:
+        raise Http404("No incident with that reference")
+    incident = policy.visible_incidents(request.user, queryset).filter(number=number).first()
     if incident is None or not policy.can_view(request.user, incident):
         raise Http404("No incident with that reference")
     if ask is not policy.can_view and not ask(request.user, incident):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime, timedelta
 
 from django.conf import settings
@@ -16,6 +17,13 @@ from simple_history.models import HistoricalRecords
 from kernel.channels import slack_webhook_refusal
 
 REF_PREFIX = "INC-"
+REF_PATTERN = re.compile(rf"^{REF_PREFIX}(\d{{1,9}})$", re.IGNORECASE)
+
+
+def incident_number(ref: str) -> int | None:
+    """The number in a reference like INC-42, or None when it is not one."""
+    match = REF_PATTERN.match(ref)
+    return int(match.group(1)) if match else None
 
 
 def validate_slack_webhook_url(value: str) -> None:

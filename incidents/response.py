@@ -18,6 +18,7 @@ from django.utils import timezone
 
 from incidents.models import Incident, StatusUpdate, TimelineEntry
 from kernel.blocks import block_create
+from kernel.kinds import kind_of
 from kernel.live import document_event_on_commit, publish_on_commit
 
 User = get_user_model()
@@ -142,8 +143,6 @@ def milestone_mark(
     4. Save with a new version and history rows; the postmortem's due date follows resolution,
        and open pages hear of both changes after commit.
     """
-    from postmortems.outlines import postmortem_sync_due
-
     step = MILESTONES[milestone]
     now = timezone.now()
     at = (at or now).replace(microsecond=0)
@@ -163,7 +162,11 @@ def milestone_mark(
             incident=locked, occurred_at=at, kind=step.kind, text=text, added_by=user
         )
         block_create(block=entry, user=user)
-        postmortem_sync_due(locked)
+        # Whatever follows a change of the incident (the postmortem's due date, say) is
+        # registered with its kind by the app that owns it.
+        kind = kind_of(locked)
+        if kind is not None and kind.after_save:
+            kind.after_save(locked)
     return locked
 
 
