@@ -93,7 +93,7 @@ def look(page: Page, shot, name: str) -> None:
     shot(page, name)
 
 
-def test_the_demo_incident_on_a_laptop_and_a_phone(browser_page, shot):
+def test_the_demo_incident_on_a_laptop_and_a_phone(browser_page, shot, accessible):
     call_command("seed_demo", stdout=io.StringIO())
     incident = Incident.objects.get(status=Incident.Status.IDENTIFIED)
     demo = incident.owner
@@ -106,5 +106,6 @@ def test_the_demo_incident_on_a_laptop_and_a_phone(browser_page, shot):
         expect(page.locator(".roster-list")).to_contain_text("communications lead")
         expect(page.locator(".earlier-updates li")).to_have_count(1)
         look(page, shot, name)
+        accessible(page)
         if viewport == PHONE:
             fits_the_screen(page)
