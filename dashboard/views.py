@@ -56,6 +56,8 @@ def dashboard(request):
             "overdue_postmortems": overdue_postmortems,
             "my_actions": my_actions,
             "today": timezone.localdate(),
+            "open_form": IncidentCreateForm(auto_id="quick-open-%s", label_suffix=""),
+            "can_open_incident": can_open_incident(request.user),
         },
     )
 
@@ -83,16 +85,18 @@ def incident_new(request):
     if not can_open_incident(request.user):
         raise PermissionDenied("A read-only account cannot open incidents.")
     form = IncidentCreateForm(request.POST or None, initial={"started_at": timezone.now()})
+    form.fields["title"].widget.attrs["autofocus"] = True
     if request.method == "POST" and form.is_valid():
         incident = form.save(commit=False)
-        incident.owner = request.user
+        # Whoever opens it commands it, unless they named someone else.
+        incident.owner = form.cleaned_data["owner"] or request.user
         incident_open(
             incident=incident,
             services=form.cleaned_data["services"],
-            responders=[request.user],
+            responders=list({request.user, incident.owner}),
             user=request.user,
         )
-        return redirect(incident)
+        return redirect("incident-active", ref=incident.ref)
     status = 422 if request.method == "POST" else 200
     return render(request, "incidents/incident_new.html", {"form": form}, status=status)
 

@@ -68,3 +68,14 @@ def schedule_delivery_sweep(sender: Celery, **kwargs) -> None:
     sender.add_periodic_task(
         60.0, sender.signature("kernel.tasks.deliver_due"), name="send deliveries left waiting"
     )
+
+
+@app.on_after_configure.connect
+def schedule_quiet_incident_checks(sender: Celery, **kwargs) -> None:
+    # Each interval reminds once whatever the cadence: checking every minute only bounds how
+    # late a reminder can be.
+    sender.add_periodic_task(
+        60.0,
+        sender.signature("incidents.tasks.send_quiet_reminders"),
+        name="remind about open incidents without a recent status update",
+    )

@@ -32,6 +32,7 @@ urlpatterns = [
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),
     path("", include("dashboard.urls")),
+    path("incidents/<str:ref>/", include("incidents.active_urls")),
     path("incidents/<str:ref>/", include("postmortems.urls")),
     path("actions/", include("actions.urls")),
     path("s/<str:token>/", stakeholder_views.stakeholder, name="stakeholder"),

@@ -8,8 +8,10 @@ from incidents.models import (
     AuditEntry,
     Incident,
     Organisation,
+    QuietReminder,
     Service,
     Severity,
+    StatusUpdate,
     Team,
     TimelineEntry,
 )
@@ -63,7 +65,8 @@ class ServiceAdmin(SimpleHistoryAdmin):
 
 @admin.register(Severity)
 class SeverityAdmin(SimpleHistoryAdmin):
-    list_display = ["name", "meaning", "full_postmortem"]
+    list_display = ["name", "meaning", "full_postmortem", "status_update_every_minutes"]
+    list_editable = ["status_update_every_minutes"]
 
 
 class TimelineEntryInline(admin.TabularInline):
@@ -78,7 +81,7 @@ class IncidentAdmin(SimpleHistoryAdmin):
     list_display = ["ref", "title", "severity", "status", "started_at", "owner", "team", "private"]
     list_filter = ["severity", "status", "team", "customer_facing", "private"]
     search_fields = ["title"]
-    raw_id_fields = ["owner"]
+    raw_id_fields = ["owner", "communications_lead", "scribe"]
     filter_horizontal = ["responders", "services", "viewers"]
     inlines = [TimelineEntryInline]
     readonly_fields = ["number", "version"]
@@ -160,3 +163,17 @@ class AuditedUserAdmin(UserAdmin):
 
 admin.site.unregister(User)
 admin.site.register(User, AuditedUserAdmin)
+
+
+@admin.register(StatusUpdate)
+class StatusUpdateAdmin(SimpleHistoryAdmin):
+    list_display = ["incident", "posted_at", "audience", "author", "next_update_at"]
+    list_filter = ["audience"]
+    raw_id_fields = ["incident", "author", "entry"]
+
+
+@admin.register(QuietReminder)
+class QuietReminderAdmin(admin.ModelAdmin):
+    list_display = ["incident", "created_at", "interval_number", "interval_minutes", "error"]
+    raw_id_fields = ["incident"]
+    readonly_fields = [field.name for field in QuietReminder._meta.fields]

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from django import forms
 from django.contrib.auth import get_user_model
+from django.utils import timezone
 
 from incidents.models import AuditEntry, Incident, Service, Severity, Team, TimelineEntry
 from kernel.forms import VersionedForm
@@ -78,11 +79,17 @@ def private_audience(incident: Incident | None) -> str:
 
 
 class IncidentCreateForm(forms.ModelForm):
+    """A title and a severity open an incident; everything else can follow."""
+
+    # The fields worth asking for before anything else; the rest sit behind "More details".
+    ESSENTIAL = ("title", "severity")
+
     class Meta:
         model = Incident
         fields = [
             "title",
             "severity",
+            "owner",
             "started_at",
             "detected_at",
             "team",
@@ -92,8 +99,10 @@ class IncidentCreateForm(forms.ModelForm):
         ]
         field_classes = INCIDENT_FIELD_CLASSES
         widgets = INCIDENT_WIDGETS
+        labels = {"owner": "Incident commander"}
         help_texts = {
-            "started_at": "When it began for users, to the second if you know it.",
+            "started_at": "When it began for users, to the second if you know it. Empty means now.",
+            "owner": "You, unless you pick someone else.",
             "private": "When private, only you, the responders, the owning team's members "
             "and lead, and admins see it.",
         }
@@ -101,9 +110,24 @@ class IncidentCreateForm(forms.ModelForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["severity"].queryset = Severity.objects.all()
-        self.fields["severity"].empty_label = None
+        self.fields["severity"].empty_label = "Choose how bad it is"
+        self.fields["owner"].queryset = User.objects.filter(is_active=True).order_by("first_name")
+        self.fields["owner"].empty_label = "Me"
+        self.fields["started_at"].required = False
         self.fields["services"].queryset = Service.objects.all()
         self.fields["team"].queryset = Team.objects.all()
+
+    def clean_started_at(self):
+        return self.cleaned_data["started_at"] or timezone.now().replace(microsecond=0)
+
+    def essential_fields(self):
+        return [self[name] for name in self.ESSENTIAL]
+
+    def more_fields(self):
+        return [field for field in self if field.name not in self.ESSENTIAL]
+
+    def more_fields_have_errors(self) -> bool:
+        return any(field.errors for field in self.more_fields())
 
 
 class IncidentHeaderForm(VersionedForm, forms.ModelForm):

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+import re
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.core.validators import MinValueValidator
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import F, Q
 from django.urls import reverse
@@ -16,6 +17,13 @@ from simple_history.models import HistoricalRecords
 from kernel.channels import slack_webhook_refusal
 
 REF_PREFIX = "INC-"
+REF_PATTERN = re.compile(rf"^{REF_PREFIX}(\d{{1,9}})$", re.IGNORECASE)
+
+
+def incident_number(ref: str) -> int | None:
+    """The number in a reference like INC-42, or None when it is not one."""
+    match = REF_PATTERN.match(ref)
+    return int(match.group(1)) if match else None
 
 
 def validate_slack_webhook_url(value: str) -> None:
@@ -86,6 +94,14 @@ class Severity(models.Model):
     full_postmortem = models.BooleanField(
         default=True, help_text="Use the full postmortem template for incidents of this severity."
     )
+    status_update_every_minutes = models.PositiveSmallIntegerField(
+        "status update every (minutes)",
+        default=60,
+        validators=[MinValueValidator(5), MaxValueValidator(24 * 60)],
+        help_text="While an incident of this severity is open, its commander and communications "
+        "lead are reminded when no status update was posted for this long, and again after "
+        "each further interval.",
+    )
     history = HistoricalRecords()
 
     class Meta:
@@ -114,6 +130,14 @@ class Incident(models.Model):
         CLOSED = "closed", "Closed"
 
     ACTIVE_STATUSES = (Status.INVESTIGATING, Status.IDENTIFIED, Status.MONITORING)
+    # What each status tells responders and readers, shown beside it.
+    STATUS_MEANINGS = {
+        Status.INVESTIGATING: "Something is wrong and we are finding out what.",
+        Status.IDENTIFIED: "We know the cause and are working on a fix.",
+        Status.MONITORING: "A fix is in place; we are watching that it holds.",
+        Status.RESOLVED: "Back to normal. The postmortem is next.",
+        Status.CLOSED: "Resolved, and the follow-up is done.",
+    }
 
     number = models.PositiveIntegerField(unique=True, editable=False)
     title = models.CharField(max_length=200)
@@ -130,6 +154,22 @@ class Incident(models.Model):
         on_delete=models.SET_NULL,
         related_name="owned_incidents",
         verbose_name="incident owner",
+    )
+    communications_lead = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text="Posts the status updates. The incident owner does, while nobody is named.",
+    )
+    scribe = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text="Keeps the timeline while the others work.",
     )
     responders = models.ManyToManyField(
         settings.AUTH_USER_MODEL, blank=True, related_name="responded_incidents"
@@ -150,6 +190,10 @@ class Incident(models.Model):
         related_name="viewable_incidents",
         help_text="People outside the team who may read a private incident.",
     )
+    quiet_snoozed_until = models.DateTimeField(
+        "quiet reminders snoozed until", null=True, blank=True
+    )
+    quiet_snooze_reason = models.CharField(max_length=200, blank=True)
     version = models.PositiveIntegerField(default=1, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     history = HistoricalRecords(m2m_fields=[responders, services, viewers])
@@ -185,6 +229,19 @@ class Incident(models.Model):
     @property
     def is_active(self) -> bool:
         return self.status in self.ACTIVE_STATUSES
+
+    @property
+    def status_meaning(self) -> str:
+        return self.STATUS_MEANINGS.get(self.status, "")
+
+    @property
+    def commander(self):
+        """The incident commander is the incident owner: one person, one name for it."""
+        return self.owner
+
+    def quiet_snoozed(self, now: datetime | None = None) -> bool:
+        now = now or timezone.now()
+        return self.quiet_snoozed_until is not None and self.quiet_snoozed_until > now
 
     @property
     def time_to_detect(self) -> timedelta | None:
@@ -307,3 +364,88 @@ class AuditEntry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.at:%Y-%m-%d %H:%M} {self.get_action_display()}: {self.target}"
+
+
+class StatusUpdate(models.Model):
+    """What the response team tells others, in three parts, while the incident is open.
+
+    Each is also a communication entry in the timeline. Stakeholder updates are what "live
+    updates" share links show, and go to the summary e-mail list and team Slack.
+    """
+
+    class Audience(models.TextChoices):
+        INTERNAL = "internal", "Internal (the response team and colleagues)"
+        STAKEHOLDERS = "stakeholders", "Stakeholders (live-updates links, e-mail and Slack)"
+
+    incident = models.ForeignKey(Incident, on_delete=models.CASCADE, related_name="status_updates")
+    posted_at = models.DateTimeField(default=timezone.now)
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    audience = models.CharField(max_length=20, choices=Audience, default=Audience.INTERNAL)
+    known = models.TextField("what we know", max_length=2000)
+    doing = models.TextField("what we are doing", max_length=2000)
+    next_update_at = models.DateTimeField("next update by", null=True, blank=True)
+    entry = models.OneToOneField(
+        TimelineEntry,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="status_update",
+        help_text="The communication entry this update made in the timeline.",
+    )
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["-posted_at", "-id"]
+        indexes = [models.Index(fields=["incident", "-posted_at"])]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(next_update_at__isnull=True) | Q(next_update_at__gt=F("posted_at")),
+                name="status_update_next_after_posted",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.incident.ref} update at {self.posted_at:%Y-%m-%d %H:%M}"
+
+    def clean(self) -> None:
+        if self.next_update_at and self.posted_at and self.next_update_at <= self.posted_at:
+            raise ValidationError({"next_update_at": "The next update must come after this one."})
+
+    @property
+    def for_stakeholders(self) -> bool:
+        return self.audience == self.Audience.STAKEHOLDERS
+
+
+class QuietReminder(models.Model):
+    """One reminder that an open incident has gone without a status update.
+
+    The quiet stretch starts at the last update (or the start of the incident); interval n ends
+    n intervals later. The unique constraint is what makes a reminder go out once per interval,
+    whichever run, worker or retry gets there first.
+    """
+
+    incident = models.ForeignKey(Incident, on_delete=models.CASCADE, related_name="quiet_reminders")
+    quiet_since = models.DateTimeField()
+    interval_number = models.PositiveIntegerField()
+    interval_minutes = models.PositiveSmallIntegerField()
+    created_at = models.DateTimeField(default=timezone.now)
+    recipients = models.TextField(blank=True, help_text="Who it went to, one a line.")
+    error = models.TextField(blank=True, help_text="What went wrong sending it, if anything.")
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["incident", "quiet_since", "interval_number"],
+                name="quiet_reminder_once_per_interval",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.incident.ref} quiet for {self.quiet_minutes} min"
+
+    @property
+    def quiet_minutes(self) -> int:
+        return self.interval_number * self.interval_minutes

@@ -2,24 +2,21 @@
 
 from __future__ import annotations
 
-import re
-
 from django.http import Http404
 from django.utils import timezone
 
+from incidents import models as incident_models
 from incidents.audit import audit_admin_view
-from incidents.models import REF_PREFIX, Incident
+from incidents.models import Incident
 from incidents.policy import is_audited_view, visible_incidents
 from kernel.kinds import document_lists, document_prefetch, page_registry
 
-REF_PATTERN = re.compile(rf"^{REF_PREFIX}(\d{{1,9}})$", re.IGNORECASE)
-
 
 def incident_number(ref: str) -> int:
-    match = REF_PATTERN.match(ref)
-    if not match:
+    number = incident_models.incident_number(ref)
+    if number is None:
         raise Http404("No incident with that reference")
-    return int(match.group(1))
+    return number
 
 
 def _visible(user, queryset, ref: str) -> Incident:

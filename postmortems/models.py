@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
 from django.utils import timezone
@@ -142,9 +143,21 @@ class ShareLink(models.Model):
     so a leaked database or backup hands out no working links.
     """
 
+    class Kind(models.TextChoices):
+        POSTMORTEM = "postmortem", "The postmortem"
+        LIVE_UPDATES = "live_updates", "Live updates (the incident's state and stakeholder updates)"
+
     postmortem = models.ForeignKey(Postmortem, on_delete=models.CASCADE, related_name="share_links")
     label = models.CharField(
         max_length=100, help_text='Who the link is for, such as "Acme Corp" or "exec staff".'
+    )
+    kind = models.CharField(
+        "what it shows",
+        max_length=20,
+        choices=Kind,
+        default=Kind.POSTMORTEM,
+        help_text="A live-updates link shows the stakeholder status updates and the incident's "
+        "state while it is going on, and the postmortem too once it is published.",
     )
     token_hash = models.CharField(max_length=64, unique=True, editable=False)
     hide_names = models.BooleanField(
@@ -173,6 +186,16 @@ class ShareLink(models.Model):
 
     def __str__(self) -> str:
         return f"Link for {self.label}"
+
+    def clean(self) -> None:
+        if self.kind == self.Kind.LIVE_UPDATES and self.share_draft:
+            raise ValidationError(
+                {"share_draft": "A live-updates link shows updates, never the working draft."}
+            )
+
+    @property
+    def shows_live_updates(self) -> bool:
+        return self.kind == self.Kind.LIVE_UPDATES
 
     def is_expired(self, now=None) -> bool:
         now = now or timezone.now()

@@ -58,8 +58,16 @@ class ShareLinkForm(NoColonMixin, forms.ModelForm):
 
     class Meta:
         model = ShareLink
-        fields = ["label", "hide_names", "share_draft"]
+        fields = ["label", "kind", "hide_names", "share_draft"]
+        widgets = {"kind": forms.RadioSelect}
         labels = {"label": "Who is it for?", "share_draft": "Share the draft"}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["kind"].required = False
+
+    def clean_kind(self) -> str:
+        return self.cleaned_data["kind"] or ShareLink.Kind.POSTMORTEM
 
     def clean_expires_on(self):
         day = self.cleaned_data.get("expires_on")

@@ -243,6 +243,7 @@ def share_link_new(request, ref: str):
         expires_at=form.expires_at(),
         hide_names=form.cleaned_data["hide_names"],
         share_draft=form.cleaned_data["share_draft"],
+        kind=form.cleaned_data["kind"],
         user=request.user,
     )
     # The token exists only in this response: it is not stored, so it is not redirected to.

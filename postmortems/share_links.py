@@ -46,6 +46,7 @@ def share_link_create(
     expires_at: datetime | None = None,
     hide_names: bool = False,
     share_draft: bool = False,
+    kind: str = ShareLink.Kind.POSTMORTEM,
 ) -> tuple[ShareLink, str]:
     """Make a link and hand back its token; the token is not stored and cannot be shown again."""
     token = secrets.token_urlsafe(TOKEN_BYTES)
@@ -56,6 +57,7 @@ def share_link_create(
         expires_at=expires_at,
         hide_names=hide_names,
         share_draft=share_draft,
+        kind=kind,
         created_by=user,
     )
     link.full_clean()
@@ -118,6 +120,8 @@ class StakeholderView:
     publication: Publication | None
     revising: bool  # published before, and back in the team's hands now
     fingerprint: str
+    # A live-updates link: the incident's state and its stakeholder updates, newest first.
+    live: dict | None = None
 
 
 def people_by_role(incident) -> list[tuple[object, str]]:
@@ -215,10 +219,44 @@ def _with_live_action_status(document: dict, postmortem: Postmortem) -> dict:
     return {**document, "action_items": updated}
 
 
+def _live_updates(postmortem: Postmortem) -> dict:
+    """What a live-updates link shows of an incident: its state and its stakeholder updates.
+
+    Nothing else of the draft: no names, no timeline, no internal updates.
+    """
+    from incidents.models import StatusUpdate
+
+    incident = postmortem.incident
+    updates = StatusUpdate.objects.filter(
+        incident=incident, audience=StatusUpdate.Audience.STAKEHOLDERS
+    ).order_by("-posted_at", "-id")
+    return {
+        "ref": incident.ref,
+        "title": incident.title,
+        "severity": incident.severity.name,
+        "status": incident.get_status_display(),
+        "status_key": incident.status,
+        "status_meaning": incident.status_meaning,
+        "active": incident.is_active,
+        "started_at": incident.started_at,
+        "mitigated_at": incident.mitigated_at,
+        "resolved_at": incident.resolved_at,
+        "updates": [
+            {
+                "posted_at": update.posted_at,
+                "known": update.known,
+                "doing": update.doing,
+                "next_update_at": update.next_update_at,
+            }
+            for update in updates
+        ],
+    }
+
+
 def stakeholder_view(link: ShareLink) -> StakeholderView:
     postmortem = link.postmortem
     publication = None
-    if link.share_draft:
+    if link.share_draft and not link.shows_live_updates:
         document = reader_document(document_for_ref(postmortem.incident.ref), for_stakeholders=True)
     else:
         publication = latest_publication(postmortem)
@@ -234,11 +272,13 @@ def stakeholder_view(link: ShareLink) -> StakeholderView:
             document = None
     if document is not None and link.hide_names:
         document = _without_names(document, people_by_role(postmortem.incident))
+    live = _live_updates(postmortem) if link.shows_live_updates else None
     fingerprint = reader_document_fingerprint(
         {
             "document": document,
             "publication": publication.number if publication else None,
             "status": postmortem.status,
+            "live": live,
         }
     )
     return StakeholderView(
@@ -248,4 +288,5 @@ def stakeholder_view(link: ShareLink) -> StakeholderView:
         publication=publication,
         revising=publication is not None and postmortem.status != Postmortem.Status.PUBLISHED,
         fingerprint=fingerprint,
+        live=live,
     )

@@ -30,6 +30,19 @@
     }
   });
 
+  // N opens an incident from anywhere: the dashboard's short form, or the full one.
+  document.addEventListener("keydown", function (event) {
+    if (event.key !== "n" && event.key !== "N") return;
+    if (event.ctrlKey || event.metaKey || event.altKey || event.defaultPrevented) return;
+    if (event.target.closest && event.target.closest("input, textarea, select, [contenteditable]")) return;
+    var title = document.getElementById("quick-open-title");
+    var link = document.querySelector("a[data-open-incident]");
+    if (!title && !link) return;
+    event.preventDefault();
+    if (title) title.focus();
+    else window.location.href = link.href;
+  });
+
   document.addEventListener("click", function (event) {
     var dismiss = event.target.closest("[data-dismiss]");
     if (dismiss) dismiss.closest("form").remove();

@@ -108,6 +108,7 @@
   }
 
   function onChange(change) {
+    document.dispatchEvent(new CustomEvent("hindsight:change", { detail: change }));
     if (change.type === "presence") return renderPresence(change.people);
     if (change.type !== "block") return;
     var key = [change.kind, change.id, change.version, change.action].join(":");
@@ -250,6 +251,7 @@
 
   function renderPresence(people) {
     if (!presenceEl || !people) return;
+    document.dispatchEvent(new CustomEvent("hindsight:presence", { detail: people }));
     var byUser = new Map();
     people.forEach(function (person) {
       var known = byUser.get(person.user_id);

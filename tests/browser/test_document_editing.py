@@ -45,8 +45,11 @@ def open_incident(page: Page, *, title: str, started: datetime) -> None:
     page.get_by_label("Title").fill(title)
     sev2 = Severity.objects.get(level=2)
     page.get_by_label("Severity").select_option(label=f"{sev2.name} — {sev2.meaning}")
+    page.get_by_text("More details (optional)").click()
     page.get_by_label("Started at").fill(started.strftime(FIELD_TIME))
     page.get_by_role("button", name="Open incident").click()
+    # A new incident opens on its active view; the outline is one click away.
+    page.get_by_role("link", name="Open the full postmortem outline").click()
     expect(page.get_by_role("heading", level=1, name=title)).to_be_visible()
 
 

@@ -1,8 +1,9 @@
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
+import time_machine
 from django.urls import reverse
 from django.utils import timezone
 
@@ -47,7 +48,7 @@ def test_it_opens_an_incident_with_its_postmortem(owner_client, owner):
     response = owner_client.post(reverse("incident-new"), new_incident_data())
     incident = Incident.objects.get()
     assert response.status_code == 302
-    assert response["Location"] == f"/incidents/{incident.ref}/"
+    assert response["Location"] == f"/incidents/{incident.ref}/active/"
     assert incident.owner == owner
     assert incident.postmortem.template == Postmortem.Template.FULL
     assert [s.key for s in incident.postmortem.sections.all()][:4] == [
@@ -58,6 +59,39 @@ def test_it_opens_an_incident_with_its_postmortem(owner_client, owner):
     ]
     assert incident.timeline.count() == 1
     assert incident.history.first().history_user == owner
+
+
+def test_a_title_and_a_severity_are_enough_to_open_one(owner_client, owner):
+    with time_machine.travel(datetime(2026, 12, 2, 13, 4, 5, tzinfo=UTC), tick=False):
+        response = owner_client.post(
+            reverse("incident-new"),
+            {"title": "Checkout down", "severity": Severity.objects.get(level=1).pk},
+        )
+    incident = Incident.objects.get()
+    assert response["Location"] == reverse("incident-active", args=[incident.ref])
+    assert incident.started_at == datetime(2026, 12, 2, 13, 4, 5, tzinfo=UTC)
+    assert (incident.owner, list(incident.responders.all())) == (owner, [owner])
+
+
+def test_the_opener_may_name_someone_else_commander(owner_client, owner, teammate):
+    owner_client.post(reverse("incident-new"), new_incident_data(owner=teammate.pk))
+    incident = Incident.objects.get()
+    assert incident.owner == teammate
+    assert set(incident.responders.all()) == {owner, teammate}
+    assert incident.history.first().history_user == owner
+
+
+def test_the_severity_is_never_picked_for_you(owner_client):
+    response = owner_client.post(reverse("incident-new"), {"title": "Checkout down"})
+    assert response.status_code == 422
+    assert "This field is required." in response.context["form"].errors["severity"]
+
+
+def test_the_dashboard_opens_an_incident_in_one_short_form(owner_client):
+    page = owner_client.get(reverse("dashboard")).content.decode()
+    assert 'id="quick-open-title"' in page
+    assert 'id="quick-open-severity"' in page
+    assert "press N anywhere" in page
 
 
 def test_a_minor_incident_gets_the_quick_postmortem(owner_client):

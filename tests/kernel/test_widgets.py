@@ -103,7 +103,8 @@ def test_opening_an_incident_in_year_1_or_9999_is_refused_without_a_server_error
         },
     )
     assert response.status_code == 422
-    assert "outside the years this can store" in response.content.decode()
+    # Incidents take the narrower range of years an incident can happen in.
+    assert "Pick a time between the years 1970 and 2999" in response.content.decode()
     assert not Incident.objects.exists()
 
 

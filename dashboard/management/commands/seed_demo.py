@@ -15,6 +15,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from actions.models import ActionItem
+from incidents.demo_response import seed_active_response
 from incidents.models import Incident, Service, Severity, Team, TimelineEntry
 from incidents.opening import incident_open
 from postmortems.models import Cause, Section, Why
@@ -454,4 +455,5 @@ class Command(BaseCommand):
                 "We believe a certificate rotation at the identity provider is the trigger.",
             },
         )
+        seed_active_response(incident, people, start)
         return incident
