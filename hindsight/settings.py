@@ -30,9 +30,11 @@ INSTALLED_APPS = [
     "django.contrib.humanize",
     "django_htmx",
     "simple_history",
+    "ninja",
     "incidents",
     "postmortems",
     "actions",
+    "api",
 ]
 
 MIDDLEWARE = [
