@@ -7,6 +7,7 @@ from typing import Annotated
 from django.http import Http404
 from django.urls import reverse
 from ninja import Router, Schema, Status
+from ninja.errors import HttpError
 from pydantic import Field
 
 from api.core import MAX_INT, Error, InvalidInput, form_errors, incident_for, managed_incident
@@ -53,7 +54,7 @@ def link_out(link: ShareLink) -> dict:
 def link_list(request, ref: str):
     incident = incident_for(request, ref)
     if not policy.can_manage(request.user, incident):
-        raise Http404(f"{incident.ref}'s links are shown only to the people who manage it.")
+        raise HttpError(403, f"{incident.ref}'s links are shown only to the people who manage it.")
     return [link_out(link) for link in share_links_for(incident.postmortem)]
 
 
