@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from api.core import api
-from api.endpoints import action_items, documents, incidents, share_links
+from api.endpoints import action_items, alerts, documents, incidents, share_links
 
 api.add_router("", incidents.router)
 api.add_router("", documents.router)
 api.add_router("", action_items.router)
 api.add_router("", share_links.router)
+api.add_router("", alerts.router)
 
 
 def _api_patterns():
