@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Annotated
+from typing import Annotated, Literal
 
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError as DjangoValidationError
@@ -32,9 +32,12 @@ from incidents.models import Incident
 from postmortems.blocks import block_save
 
 router = Router(tags=["action items"])
+ItemStatus = Literal[tuple(ActionItem.Status.values)]
+WorthIt = Literal[tuple(ActionItem.WorthIt.values)]
 User = get_user_model()
 READ_ERRORS = {401: Error, 404: Error, 422: InvalidInput, 429: Error}
-WRITE_ERRORS = {**READ_ERRORS, 403: Error}
+# 400: a body that is not JSON at all.
+WRITE_ERRORS = {**READ_ERRORS, 400: Error, 403: Error}
 Id = Annotated[int, Field(ge=1, le=MAX_INT)]
 
 
@@ -102,7 +105,7 @@ class ItemPage(Schema):
 class ItemFilters(Schema):
     owner: str | None = Field(None, max_length=150, pattern=r"^[\w.@+-]+$")
     team: str | None = Field(None, max_length=100, pattern=r"^[-a-zA-Z0-9_]+$")
-    status: ActionItem.Status | None = None
+    status: ItemStatus | None = None
     open: bool | None = Field(None, description="Only open (or only closed) items.")
     overdue: bool | None = Field(None, description="Only items past their due date and open.")
     incident: str | None = Field(None, max_length=20, pattern=r"^[A-Za-z]+-\d+$")
@@ -158,11 +161,11 @@ class ItemChange(Schema):
     """Only the fields you send change. Done needs an outcome and worth_it; won't do a reason."""
 
     version: Version | None = None
-    status: ActionItem.Status | None = None
+    status: ItemStatus | None = None
     owner: str | None = Field(None, max_length=150, pattern=r"^[\w.@+-]*$")
     due_date: Day | None = None
     outcome: str | None = text(5000, default=None)
-    worth_it: ActionItem.WorthIt | None = None
+    worth_it: WorthIt | None = None
     wont_do_reason: str | None = text(2000, default=None)
 
 

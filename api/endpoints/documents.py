@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import Prefetch
@@ -25,8 +25,10 @@ from postmortems.kinds import KINDS, next_position
 from postmortems.models import Cause, Section, Why
 
 router = Router(tags=["postmortem"])
+CauseKind = Literal[tuple(Cause.Kind.values)]
 READ_ERRORS = {401: Error, 404: Error, 422: InvalidInput, 429: Error}
-WRITE_ERRORS = {**READ_ERRORS, 403: Error}
+# 400: a body that is not JSON at all.
+WRITE_ERRORS = {**READ_ERRORS, 400: Error, 403: Error}
 Id = Annotated[int, Field(ge=1, le=MAX_INT)]
 SectionKey = Annotated[str, Field(max_length=50, pattern=r"^[-a-z0-9_]+$")]
 
@@ -172,7 +174,7 @@ def cause_list(request, ref: str):
 
 class CauseIn(Schema):
     statement: str = text(2000, min_length=1)
-    kind: Cause.Kind = Cause.Kind.PRIMARY
+    kind: CauseKind = "primary"
 
 
 @router.post("/incidents/{ref}/causes/", response={201: CauseOut, **WRITE_ERRORS})
@@ -192,7 +194,7 @@ def cause_add(request, ref: str, payload: CauseIn):
 class CauseChange(Schema):
     version: Version | None = None
     statement: str | None = text(2000, min_length=1, default=None)
-    kind: Cause.Kind | None = None
+    kind: CauseKind | None = None
 
 
 class CauseConflict(Schema):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError as DjangoValidationError
@@ -36,9 +36,12 @@ from postmortems.blocks import block_create
 from postmortems.kinds import KINDS
 
 router = Router(tags=["incidents"])
+IncidentStatus = Literal[tuple(Incident.Status.values)]
+EntryKind = Literal[tuple(TimelineEntry.Kind.values)]
 User = get_user_model()
 READ_ERRORS = {401: Error, 404: Error, 422: InvalidInput, 429: Error}
-WRITE_ERRORS = {**READ_ERRORS, 403: Error}
+# 400: a body that is not JSON at all.
+WRITE_ERRORS = {**READ_ERRORS, 400: Error, 403: Error}
 # Changing these is managing the incident, not editing its document.
 MANAGED_FIELDS = {"owner", "team", "responders", "private"}
 
@@ -107,7 +110,7 @@ class IncidentPage(Schema):
 
 
 class IncidentFilters(Schema):
-    status: Incident.Status | None = None
+    status: IncidentStatus | None = None
     active: bool | None = Field(None, description="Only incidents still being worked on.")
     severity: Level | None = None
     team: Slug | None = None
@@ -231,7 +234,7 @@ class IncidentChange(Schema):
     version: Version | None = None
     title: str | None = text(200, one_line=True, min_length=1, default=None)
     severity: Level | None = None
-    status: Incident.Status | None = None
+    status: IncidentStatus | None = None
     started_at: Moment | None = None
     detected_at: Moment | None = None
     mitigated_at: Moment | None = None
@@ -328,7 +331,7 @@ def timeline_list(request, ref: str):
 
 class EntryIn(Schema):
     occurred_at: Moment
-    kind: TimelineEntry.Kind = TimelineEntry.Kind.NOTE
+    kind: EntryKind = "note"
     text: str = text(5000, min_length=1)
 
 
@@ -349,7 +352,7 @@ def timeline_add(request, ref: str, payload: EntryIn):
 class EntryChange(Schema):
     version: Version | None = None
     occurred_at: Moment | None = None
-    kind: TimelineEntry.Kind | None = None
+    kind: EntryKind | None = None
     text: str | None = text(5000, min_length=1, default=None)
 
 

@@ -18,7 +18,7 @@ from postmortems.publish_forms import ShareLinkForm
 from postmortems.share_links import share_link_create, share_link_revoke, share_links_for
 
 router = Router(tags=["share links"])
-ERRORS = {401: Error, 403: Error, 404: Error, 422: InvalidInput, 429: Error}
+ERRORS = {400: Error, 401: Error, 403: Error, 404: Error, 422: InvalidInput, 429: Error}
 Id = Annotated[int, Field(ge=1, le=MAX_INT)]
 
 
