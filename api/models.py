@@ -193,3 +193,25 @@ class AlertDelivery(models.Model):
 
     def __str__(self) -> str:
         return f"{self.source.kind} delivery {self.delivery_id}"
+
+
+class ChatImport(models.Model):
+    """A chat message already imported into an incident's timeline, so it is never added twice."""
+
+    incident = models.ForeignKey(Incident, on_delete=models.CASCADE, related_name="chat_imports")
+    # Slack's message ts, or a hash of time, author and text for pasted transcripts.
+    key = models.CharField(max_length=200)
+    entry = models.ForeignKey(
+        "incidents.TimelineEntry", null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    imported_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    imported_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-imported_at"]
+        constraints = [models.UniqueConstraint(fields=["incident", "key"], name="chat_import_once")]
+
+    def __str__(self) -> str:
+        return f"{self.key} into {self.incident}"

@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
+from api.chat_views import chat_import
 from api.routes import api_urls
 from hindsight.health import healthz
 from postmortems import stakeholder_views
@@ -14,6 +15,7 @@ urlpatterns = [
     path("api/v1/", api_urls),
     path("account/tokens/", include("api.urls")),
     path("", include("incidents.urls")),
+    path("incidents/<str:ref>/chat-import/", chat_import, name="chat-import"),
     path("incidents/<str:ref>/", include("postmortems.urls")),
     path("actions/", include("actions.urls")),
     path("s/<str:token>/", stakeholder_views.stakeholder, name="stakeholder"),
