@@ -98,7 +98,7 @@ def _open(source: AlertSource, alert: Alert, now) -> Incident:
         incident,
         source,
         alert,
-        f"{_label(source)} alert firing: {alert.title} (dedup key {alert.dedup_key[:200]})",
+        f"{_label(source)} alert firing: {alert.title}",
         kind=TimelineEntry.Kind.DETECTION,
         when=started,
     )
