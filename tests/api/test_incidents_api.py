@@ -210,3 +210,33 @@ def test_timeline_add_and_update(writer, incident, owner):
         ).status_code
         == 404
     )
+
+
+def test_writes_need_no_csrf_token_since_no_cookie_is_trusted(owner, incident):
+    from django.test import Client
+
+    from api.tokens import api_token_create
+
+    token = api_token_create(user=owner, name="csrf", scope="write")[1]
+    client = Client(enforce_csrf_checks=True)
+    response = client.patch(
+        f"/api/v1/incidents/{incident.ref}/",
+        '{"version": 1, "title": "Renamed"}',
+        content_type="application/json",
+        headers={"Authorization": f"Bearer {token}"},
+    )
+    assert response.status_code == 200
+    # A logged-in browser session alone is no way in: the API reads only bearer tokens.
+    client.force_login(owner)
+    assert client.get("/api/v1/incidents/").status_code == 401
+
+
+def test_list_queries_do_not_grow_with_incidents(reader, owner, django_assert_max_num_queries):
+    for _ in range(3):
+        factories.incident(owner=owner, services=[factories.service()])
+    with django_assert_max_num_queries(8) as few:
+        assert len(reader.get("/incidents/").json()["items"]) == 3
+    for _ in range(12):
+        factories.incident(owner=owner, services=[factories.service()])
+    with django_assert_max_num_queries(len(few.captured_queries)):
+        assert len(reader.get("/incidents/").json()["items"]) == 15
