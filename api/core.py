@@ -12,6 +12,7 @@ import logging
 from datetime import datetime
 from typing import Annotated
 
+from django.core.exceptions import RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404, HttpRequest
 from ninja import NinjaAPI, Schema
@@ -143,6 +144,13 @@ def invalid_for_the_model(request, exc: DjangoValidationError):
     summary = "; ".join(f"{e['field']}: {e['message']}" for e in errors[:5])
     return api.create_response(
         request, {"detail": f"The request is not valid. {summary}", "errors": errors}, status=422
+    )
+
+
+@api.exception_handler(RequestDataTooBig)
+def too_big(request, exc):
+    return api.create_response(
+        request, {"detail": "The body is larger than this server accepts (2 MB)."}, status=413
     )
 
 

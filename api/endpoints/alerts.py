@@ -45,6 +45,7 @@ def _authenticated(request, source: AlertSource) -> bool:
         201: AlertAnswer,
         401: Error,
         404: Error,
+        413: Error,
         422: InvalidInput,
     },
     openapi_extra={

@@ -287,3 +287,10 @@ def test_two_concurrent_first_firings_open_one_incident(levels):
         assert sorted(status for status, _ in answers) == [200, 201]
         assert len({ref for _, ref in answers}) == 1
         assert Incident.objects.count() == 1
+
+
+def test_a_body_over_the_limit_answers_413(sources, settings):
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 1000
+    response = deliver("generic", b'{"dedup_key": "' + b"x" * 2000 + b'"}', **bearer())
+    assert response.status_code == 413
+    assert "larger" in response.json()["detail"]
