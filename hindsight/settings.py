@@ -35,11 +35,13 @@ INSTALLED_APPS = [
     "simple_history",
     "axes",
     "mozilla_django_oidc",
+    "ninja",
     "kernel",
     "incidents",
     "postmortems",
     "actions",
     "dashboard",
+    "api",
 ]
 
 MIDDLEWARE = [

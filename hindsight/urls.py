@@ -7,6 +7,8 @@ from django.urls import include, path
 from django.views.decorators.cache import cache_control
 from django.views.decorators.http import require_GET
 
+from api.chat_views import chat_import
+from api.routes import api_urls
 from hindsight.health import healthz
 from incidents import sign_in
 from postmortems import stakeholder_views
@@ -31,8 +33,11 @@ urlpatterns = [
     path("oidc/callback/", sign_in.sso_callback, name="oidc_authentication_callback"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),
+    path("api/v1/", api_urls),
+    path("account/tokens/", include("api.urls")),
     path("", include("dashboard.urls")),
     path("incidents/<str:ref>/", include("incidents.active_urls")),
+    path("incidents/<str:ref>/chat-import/", chat_import, name="chat-import"),
     path("incidents/<str:ref>/", include("postmortems.urls")),
     path("actions/", include("actions.urls")),
     path("s/<str:token>/", stakeholder_views.stakeholder, name="stakeholder"),

@@ -165,6 +165,11 @@ ROWS: dict[str, dict[str, tuple]] = {
     "block-delete": {"POST": ("edit", 200, "entry")},
     "block-move": {"POST": ("edit", 200, {"direction": "down"})},
     "my-actions": {"GET": ("signed in", 200, None)},
+    "api-tokens": {"GET": ("signed in", 200, None)},
+    "api-token-new": {"POST": ("signed in", 422, {})},
+    # Only one's own tokens: the pk here is nobody's, so everyone signed in gets 404.
+    "api-token-revoke": {"POST": ("signed in", 404, {})},
+    "chat-import": {"GET": ("edit", 200, None), "POST": ("edit", 422, {})},
     "action-review": {"GET": ("signed in", 200, None)},
     "action-review-print": {"GET": ("signed in", 200, None)},
     "action-review-mark": {"POST": ("team lead", 302, "team-id")},
@@ -183,7 +188,9 @@ ROWS: dict[str, dict[str, tuple]] = {
 }
 # Django's own admin site checks its own model permissions; what it shows of private incidents
 # is tested in tests/incidents/test_access.py.
-NOT_IN_TABLE = {"admin"}
+NOT_IN_TABLE = {"admin", "ninja"}
+# The JSON API (`/api/v1/`, the "ninja" namespace) answers bearer tokens, not sessions: each of its
+# endpoints asks the same policy as acting on the token's user, tested in tests/api.
 # Signing in or out changes the client's session: those requests get a client of their own.
 SESSION_ENDING = {"login", "logout"}
 INCIDENT_ARGS = {"ref", "pk", "kind", "history_id", "token"}
@@ -276,6 +283,7 @@ class AuthorizationTable(TestCase):
             "action-row": objects["item"].pk,
             "action-update": objects["item"].pk,
             "action-snooze": objects["item"].pk,
+            "api-token-revoke": 999_999,
         }
         kind_of_block = {
             "block-list": "entry",
