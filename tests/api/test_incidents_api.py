@@ -5,9 +5,11 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from api.tokens import api_token_create
 from incidents import policy
 from incidents.models import Incident, TimelineEntry
 from tests import factories
+from tests.api.conftest import ApiClient
 
 pytestmark = pytest.mark.django_db
 
@@ -241,3 +243,23 @@ def test_list_queries_do_not_grow_with_incidents(reader, owner, django_assert_ma
         factories.incident(owner=owner, services=[factories.service()])
     with django_assert_max_num_queries(len(few.captured_queries)):
         assert len(reader.get("/incidents/").json()["items"]) == 15
+
+
+def test_a_private_incident_does_not_exist_for_a_token_of_someone_not_on_it(owner):
+
+    private = factories.incident(owner=owner, title="Credential leak", private=True)
+    factories.incident(owner=owner, title="Search slow")
+    outsider = factories.user("outsider")
+    theirs = ApiClient(api_token_create(user=outsider, name="script", scope="write")[1])
+
+    titles = [item["title"] for item in theirs.get("/incidents/").json()["items"]]
+    assert titles == ["Search slow"]
+    for path in ("", "timeline/", "sections/", "causes/", "share-links/"):
+        assert theirs.get(f"/incidents/{private.ref}/{path}").status_code == 404, path
+    refused = theirs.patch(f"/incidents/{private.ref}/", {"title": "x", "version": 1})
+    assert refused.status_code == 404
+    private.refresh_from_db()
+    assert private.title == "Credential leak"
+
+    mine = ApiClient(api_token_create(user=owner, name="script", scope="read")[1])
+    assert mine.get(f"/incidents/{private.ref}/").status_code == 200
