@@ -28,11 +28,14 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "django.contrib.humanize",
+    "django.contrib.postgres",
     "django_htmx",
     "simple_history",
     "incidents",
     "postmortems",
     "actions",
+    "insights",
+    "search",
 ]
 
 MIDDLEWARE = [
@@ -175,6 +178,9 @@ HINDSIGHT_NAG_EVERY_DAYS = envint("HINDSIGHT_NAG_EVERY_DAYS", 7)
 HINDSIGHT_NAG_ESCALATE_AFTER = envint("HINDSIGHT_NAG_ESCALATE_AFTER", 3)
 HINDSIGHT_NAG_ATTEMPTS = envint("HINDSIGHT_NAG_ATTEMPTS", 4)
 HINDSIGHT_NAG_RETRY_SECONDS = envint("HINDSIGHT_NAG_RETRY_SECONDS", 30)
+
+# How far back "seen before" looks for earlier incidents sharing a service or a cause category.
+HINDSIGHT_RECURRENCE_DAYS = envint("HINDSIGHT_RECURRENCE_DAYS", 90)
 
 LOGGING = {
     "version": 1,

@@ -4,6 +4,7 @@ from django.urls import include, path
 
 from hindsight.health import healthz
 from postmortems import stakeholder_views
+from search.views import search_page
 
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
@@ -13,6 +14,8 @@ urlpatterns = [
     path("", include("incidents.urls")),
     path("incidents/<str:ref>/", include("postmortems.urls")),
     path("actions/", include("actions.urls")),
+    path("insights/", include("insights.urls")),
+    path("search/", search_page, name="search"),
     path("s/<str:token>/", stakeholder_views.stakeholder, name="stakeholder"),
     path(
         "s/<str:token>/content/",

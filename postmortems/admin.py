@@ -3,6 +3,7 @@ from simple_history.admin import SimpleHistoryAdmin
 
 from postmortems.models import (
     Cause,
+    CauseCategory,
     ConflictCopy,
     Postmortem,
     Publication,
@@ -40,9 +41,16 @@ class WhyInline(admin.TabularInline):
 
 @admin.register(Cause)
 class CauseAdmin(SimpleHistoryAdmin):
-    list_display = ["statement", "kind", "postmortem"]
+    list_display = ["statement", "kind", "category", "postmortem"]
+    list_filter = ["category"]
     raw_id_fields = ["postmortem"]
     inlines = [WhyInline]
+
+
+@admin.register(CauseCategory)
+class CauseCategoryAdmin(SimpleHistoryAdmin):
+    list_display = ["name", "description", "position"]
+    list_editable = ["position"]
 
 
 @admin.register(Why)

@@ -41,7 +41,7 @@ def document_for_ref(ref: str) -> Incident:
         "postmortem__sections",
         Prefetch(
             "postmortem__causes",
-            Cause.objects.prefetch_related(
+            Cause.objects.select_related("category").prefetch_related(
                 Prefetch("whys", Why.objects.order_by("position", "id"))
             ),
         ),

@@ -106,11 +106,12 @@ def test_markdown_round_trips_the_content(written):
 
 def test_markdown_puts_readers_first_and_marks_internal_sections(written):
     headings = [line for line in markdown_export(written).split("\n") if line.startswith("## ")]
-    assert headings[:6] == [
+    assert headings[:7] == [
         "## Incident summary",
         "## Business impact",
         "## Impact",
         "## Aftercare",
+        "## Milestones",
         "## Timeline",
         "## Root cause analysis",
     ]
