@@ -139,7 +139,9 @@ def rebuild(batch: int = 2000) -> int:
     """Index every block again, in batches (after bulk writes or a restore)."""
     total = 0
     for indexed in KINDS:
-        queryset = indexed.model.objects.select_related(*indexed.related).order_by("pk")
+        queryset = indexed.model.objects.order_by("pk")
+        if indexed.related:
+            queryset = queryset.select_related(*indexed.related)
         last = 0
         while blocks := list(queryset.filter(pk__gt=last)[:batch]):
             total += index_blocks(indexed, blocks)

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from django.contrib.postgres.search import SearchHeadline, SearchQuery, SearchRank
 from django.db import connection
-from django.db.models import F, Q, QuerySet, Value
+from django.db.models import F, Q, QuerySet, TextField, Value
 from django.db.models.functions import Concat
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
@@ -84,7 +84,7 @@ def search_postgres(incidents: QuerySet[Incident], q: str, page: int = 1) -> Res
         .select_related("incident__severity")
         .annotate(
             headline=SearchHeadline(
-                Concat("heading", Value("\n"), "body"),
+                Concat("heading", Value("\n"), "body", output_field=TextField()),
                 query,
                 config=CONFIG,
                 start_sel=MARK_START,
@@ -145,7 +145,9 @@ def _fallback_kind(indexed: Indexed, incidents, words: list[str]) -> list[Hit]:
             any_field = condition if any_field is None else any_field | condition
         blocks = blocks.filter(any_field)
     hits = []
-    for block in blocks.select_related(*indexed.related)[:200]:
+    if indexed.related:
+        blocks = blocks.select_related(*indexed.related)
+    for block in blocks[:200]:
         incident_id = indexed.incident_id(block)
         text = "\n".join(filter(None, [indexed.heading(block), indexed.body(block)]))
         hits.append(Hit(incident_id, indexed.kind, block.pk, _snippet(text, words)))
