@@ -61,7 +61,10 @@ def median(values: list) -> object:
 
 
 def scoped(user, *, team=None, service=None, severity=None) -> QuerySet[Incident]:
-    incidents = visible_incidents(user, Incident.objects.all())
+    """The incidents the figures count. The policy's answer is read as a subquery, so its
+    joins or DISTINCT never multiply or merge the rows the figures group and count."""
+    visible = visible_incidents(user, Incident.objects.all())
+    incidents = Incident.objects.filter(pk__in=visible.values("pk"))
     if team:
         incidents = incidents.filter(team=team)
     if service:
