@@ -34,6 +34,11 @@ class Row:
     values: list
     bar: str = ""  # names the incidents behind the row for the incident listing; "" = none
 
+    @property
+    def text(self) -> str:
+        """The values as one line, for e-mail."""
+        return " · ".join(str(value) for value in self.values if value != "")
+
 
 @dataclass
 class Figure:

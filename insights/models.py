@@ -39,3 +39,21 @@ class Recurrence(models.Model):
 
     def __str__(self) -> str:
         return f"{self.incident.ref} {self.decision} as a recurrence of {self.earlier.ref}"
+
+
+class QuarterlyDigest(models.Model):
+    """A quarter's review sent to one team's lead; the unique pair makes the run send once."""
+
+    team = models.ForeignKey("incidents.Team", on_delete=models.CASCADE, related_name="+")
+    period_start = models.DateField()
+    recipient = models.EmailField()
+    sent_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-period_start", "team"]
+        constraints = [
+            models.UniqueConstraint(fields=["team", "period_start"], name="digest_once_a_quarter")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.team} review from {self.period_start}"
