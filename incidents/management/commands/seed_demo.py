@@ -17,6 +17,7 @@ from django.utils import timezone
 from actions.models import ActionItem
 from incidents.models import Incident, Service, Severity, Team, TimelineEntry
 from incidents.opening import incident_open
+from insights.demo import seed_year
 from postmortems.models import Cause, Section, Why
 
 # The severities the migrations install; the demo needs them even after a test flushed them.
@@ -60,6 +61,7 @@ class Command(BaseCommand):
                 self.search_lag(people, teams, services, now),
                 self.login_errors(people, teams, services, now),
             ]
+            created += seed_year(now=now)
         made = sum(1 for incident in created if incident is not None)
         self.stdout.write(f"Demo data ready ({made} incidents created this time).")
         self.stdout.write(
