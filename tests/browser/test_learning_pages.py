@@ -12,7 +12,7 @@ from playwright.sync_api import expect
 
 from incidents.models import Incident, TimelineEntry
 from tests import factories
-from tests.browser.conftest import LAPTOP, PHONE
+from tests.browser.conftest import ARTIFACTS, LAPTOP, PHONE
 
 
 def test_the_picture_milestones_and_seen_before(browser_page, shot, owner):
@@ -61,6 +61,7 @@ def test_the_picture_milestones_and_seen_before(browser_page, shot, owner):
     box = phone.locator(".picture-svg").bounding_box()
     assert box["width"] <= PHONE[0]
     shot(phone, "learning-document-phone")
+    phone.screenshot(path=str(ARTIFACTS / "learning-document-phone-top.png"))
 
 
 def test_insights_and_search_over_the_demo_year(browser_page, shot, owner):
@@ -75,6 +76,7 @@ def test_insights_and_search_over_the_demo_year(browser_page, shot, owner):
         time_to = page.get_by_role("region", name=re.compile("^Time to detect"))
         expect(time_to.get_by_role("table")).to_be_visible()
         shot(page, f"learning-insights-{name}")
+        page.screenshot(path=str(ARTIFACTS / f"learning-insights-{name}-top.png"))
         first_row = figure.get_by_role("row").nth(1).get_by_role("link")
         first_row.click()
         behind = page.get_by_role("heading", name=re.compile("Incidents behind the figure"))
@@ -87,5 +89,6 @@ def test_insights_and_search_over_the_demo_year(browser_page, shot, owner):
         expect(page.locator(".search-hit").first).to_be_visible()
         expect(page.locator(".search-hit mark").first).to_be_visible()
         shot(page, f"learning-search-{name}")
+        page.screenshot(path=str(ARTIFACTS / f"learning-search-{name}-top.png"))
         page.locator(".search-hit a").first.click()
         expect(page).to_have_url(re.compile(r"/incidents/INC-\d+/#\w+-\d+$"))
