@@ -37,6 +37,10 @@ class InsightsFilterForm(forms.Form):
         Severity.objects.all(), required=False, empty_label="Any severity"
     )
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        materialise_choices(self, ("team", "service", "severity"))
+
     def clean(self):
         data = super().clean()
         for name in ("on", "start", "end"):
@@ -84,6 +88,16 @@ class InsightsFilterForm(forms.Form):
             )
             query.update(period=kind, on=moved.start.isoformat())
         return query
+
+
+def materialise_choices(form: forms.Form, names) -> None:
+    """Read each choice list in one plain query: a ModelChoiceField left to itself iterates
+    with a server-side cursor, three extra round trips per list on PostgreSQL."""
+    for name in names:
+        field = form.fields[name]
+        field.choices = [("", field.empty_label)] + [
+            (obj.pk, str(obj)) for obj in field.queryset.all()
+        ]
 
 
 def _last_day(period: periods.Period) -> date:

@@ -7,6 +7,7 @@ from django.views.decorators.http import require_GET
 from incidents.forms import IncidentFilterForm
 from incidents.models import Incident
 from incidents.policy import visible_incidents
+from insights.forms import materialise_choices
 from search.queries import search
 
 MAX_PAGE = 50
@@ -20,6 +21,7 @@ class SearchForm(IncidentFilterForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["q"].label = "Search everything written"
+        materialise_choices(self, ("severity", "team", "service"))
 
     def clean_q(self) -> str:
         q = self.cleaned_data["q"].replace("\x00", "").strip()
