@@ -59,6 +59,17 @@ def schedule_daily_runs(sender: Celery, **kwargs) -> None:
         sender.signature("actions.tasks.send_nags"),
         name="send reminders about overdue action items",
     )
+    sender.add_periodic_task(
+        ZonedCrontab(
+            day_of_month=1,
+            month_of_year="1,4,7,10",
+            hour=settings.HINDSIGHT_NAG_HOUR,
+            minute=30,
+            zone=settings.HINDSIGHT_NAG_TIME_ZONE,
+        ),
+        sender.signature("insights.tasks.send_quarterly_digests"),
+        name="send each team lead the review of the quarter that ended",
+    )
 
 
 @app.on_after_configure.connect

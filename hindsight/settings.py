@@ -31,6 +31,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "django.contrib.humanize",
+    "django.contrib.postgres",
     "django_htmx",
     "simple_history",
     "axes",
@@ -42,6 +43,8 @@ INSTALLED_APPS = [
     "actions",
     "dashboard",
     "api",
+    "insights",
+    "search",
 ]
 
 MIDDLEWARE = [
@@ -270,6 +273,10 @@ HINDSIGHT_SLACK_ALLOW_LOCAL_TEST_SERVER = False
 
 # Share-link tokens are redacted from every request line written to a log: uvicorn's access
 # log, Django's request warnings ("Not Found: /s/...") and runserver's log.
+
+# How far back "seen before" looks for earlier incidents sharing a service or a cause category.
+HINDSIGHT_RECURRENCE_DAYS = envint("HINDSIGHT_RECURRENCE_DAYS", 90)
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

@@ -12,6 +12,7 @@ from api.routes import api_urls
 from hindsight.health import healthz
 from incidents import sign_in
 from postmortems import stakeholder_views
+from search.views import search_page
 
 
 @login_not_required  # asked for by the sign-in page and stakeholder pages too
@@ -40,6 +41,8 @@ urlpatterns = [
     path("incidents/<str:ref>/chat-import/", chat_import, name="chat-import"),
     path("incidents/<str:ref>/", include("postmortems.urls")),
     path("actions/", include("actions.urls")),
+    path("insights/", include("insights.urls")),
+    path("search/", search_page, name="search"),
     path("s/<str:token>/", stakeholder_views.stakeholder, name="stakeholder"),
     path(
         "s/<str:token>/content/",

@@ -145,6 +145,8 @@ class Incident(models.Model):
     status = models.CharField(max_length=20, choices=Status, default=Status.INVESTIGATING)
     started_at = models.DateTimeField(default=timezone.now)
     detected_at = models.DateTimeField(null=True, blank=True)
+    acknowledged_at = models.DateTimeField(null=True, blank=True)
+    escalated_at = models.DateTimeField(null=True, blank=True)
     mitigated_at = models.DateTimeField(null=True, blank=True)
     resolved_at = models.DateTimeField(null=True, blank=True)
     owner = models.ForeignKey(
@@ -255,9 +257,26 @@ class Incident(models.Model):
     def duration(self) -> timedelta | None:
         return self.resolved_at - self.started_at if self.resolved_at else None
 
+    @property
+    def time_to_acknowledge(self) -> timedelta | None:
+        """From detection to the first responder taking it on; unknown without both."""
+        if self.acknowledged_at and self.detected_at:
+            return self.acknowledged_at - self.detected_at
+        return None
+
+    @property
+    def time_to_resolve(self) -> timedelta | None:
+        return self.duration
+
     def clean(self) -> None:
         errors: dict[str, str] = {}
-        for field in ("detected_at", "mitigated_at", "resolved_at"):
+        for field in (
+            "detected_at",
+            "acknowledged_at",
+            "escalated_at",
+            "mitigated_at",
+            "resolved_at",
+        ):
             value = getattr(self, field)
             if value and self.started_at and value < self.started_at:
                 label = self._meta.get_field(field).verbose_name

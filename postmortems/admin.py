@@ -5,6 +5,7 @@ from incidents.admin import VisibleIncidentsOnly
 from kernel.admin import delivery_log
 from postmortems.models import (
     Cause,
+    CauseCategory,
     ConflictCopy,
     Postmortem,
     Publication,
@@ -44,9 +45,16 @@ class WhyInline(admin.TabularInline):
 @admin.register(Cause)
 class CauseAdmin(VisibleIncidentsOnly, SimpleHistoryAdmin):
     incident_path = "postmortem__incident"
-    list_display = ["statement", "kind", "postmortem"]
+    list_display = ["statement", "kind", "category", "postmortem"]
+    list_filter = ["category"]
     raw_id_fields = ["postmortem"]
     inlines = [WhyInline]
+
+
+@admin.register(CauseCategory)
+class CauseCategoryAdmin(SimpleHistoryAdmin):
+    list_display = ["name", "description", "position"]
+    list_editable = ["position"]
 
 
 @admin.register(Why)

@@ -6,7 +6,7 @@ from kernel.blocks import SaveResult, block_save, save_with_history
 from postmortems.models import Cause, ConflictCopy, Section, Why
 
 SECTION_FIELDS = ("body",)
-CAUSE_FIELDS = ("statement", "kind")
+CAUSE_FIELDS = ("statement", "kind", "category")
 WHY_FIELDS = ("question", "answer", "evidence")
 
 

@@ -20,6 +20,7 @@ from django.template.loader import render_to_string
 
 from incidents.models import Incident
 from kernel.templatetags.blocks import duration
+from postmortems.picture import picture_context
 from postmortems.publishing.reader import reader_document, reader_document_for_display
 
 logger = logging.getLogger(__name__)
@@ -97,6 +98,15 @@ def _cause_lines(number: int, cause: dict) -> list[str]:
     return lines
 
 
+def _milestone_rows(doc: dict) -> list[list[str]]:
+    """The incident's picture as a table: each milestone reached and the phase it starts."""
+    picture = picture_context(doc)
+    phases = {span.key: f"{span.label}: {duration(span.length)}" for span in picture["spans"]}
+    return [
+        [label, _utc(when), phases.get(key, "")] for _, key, label, when in picture["milestones"]
+    ]
+
+
 def markdown_export(incident: Incident) -> str:
     """The whole postmortem as Markdown; `incident` should come from document_for_ref."""
     doc = reader_document_for_display(reader_document(incident, for_stakeholders=False))
@@ -105,7 +115,9 @@ def markdown_export(incident: Incident) -> str:
     lines.append("")
     for section in doc["lead_sections"]:
         lines += _section_lines(section)
-    lines += ["## Timeline", ""]
+    lines += ["## Milestones", ""]
+    lines += _table(["Milestone", "Time (UTC)", "Phase until the next"], _milestone_rows(doc))
+    lines += ["", "## Timeline", ""]
     if doc["timeline"]:
         lines += _table(
             ["Time (UTC)", "Kind", "What happened", "Added by"],

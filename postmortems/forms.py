@@ -24,7 +24,7 @@ class SectionForm(VersionedForm, forms.ModelForm):
 class CauseForm(VersionedForm, forms.ModelForm):
     class Meta:
         model = Cause
-        fields = ["statement", "kind"]
+        fields = ["statement", "kind", "category"]
         widgets = {"statement": forms.Textarea(attrs={"rows": 2})}
 
 

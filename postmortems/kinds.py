@@ -139,7 +139,7 @@ CAUSE = BlockKind(
     prefetch=(
         Prefetch(
             "postmortem__causes",
-            Cause.objects.prefetch_related(
+            Cause.objects.select_related("category").prefetch_related(
                 Prefetch("whys", Why.objects.order_by("position", "id"))
             ),
         ),

@@ -68,6 +68,22 @@ class Section(models.Model):
         return self.title
 
 
+class CauseCategory(models.Model):
+    """A kind of cause (change or deploy, capacity, ...), so patterns show across incidents."""
+
+    name = models.CharField(max_length=60, unique=True)
+    description = models.CharField(max_length=300, blank=True)
+    position = models.PositiveSmallIntegerField(default=0)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["position", "name"]
+        verbose_name_plural = "cause categories"
+
+    def __str__(self) -> str:
+        return self.name
+
+
 class Cause(models.Model):
     class Kind(models.TextChoices):
         PRIMARY = "primary", "Primary"
@@ -76,6 +92,9 @@ class Cause(models.Model):
     postmortem = models.ForeignKey(Postmortem, on_delete=models.CASCADE, related_name="causes")
     statement = models.TextField("problem statement", max_length=2000)
     kind = models.CharField(max_length=20, choices=Kind, default=Kind.PRIMARY)
+    category = models.ForeignKey(
+        CauseCategory, null=True, blank=True, on_delete=models.SET_NULL, related_name="causes"
+    )
     position = models.PositiveIntegerField(default=0)
     version = models.PositiveIntegerField(default=1, editable=False)
     history = HistoricalRecords()

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from postmortems import live_views, publish_views, views
+from postmortems import live_views, milestone_views, publish_views, views
 
 urlpatterns = [
     path("", views.document, name="document"),
@@ -19,6 +19,7 @@ urlpatterns = [
     path("export.md", publish_views.export_markdown, name="export-markdown"),
     path("export.pdf", publish_views.export_pdf, name="export-pdf"),
     path("history/", views.history, name="history"),
+    path("milestones/", milestone_views.milestones, name="milestones"),
     path("history/<str:kind>/<int:history_id>/revert/", views.revert, name="revert"),
     path("events/", live_views.document_events, name="document-events"),
     path("changes/", live_views.document_changes, name="document-changes"),

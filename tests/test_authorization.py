@@ -142,6 +142,14 @@ ROWS: dict[str, dict[str, tuple]] = {
     "export-markdown": {"GET": ("read", 200, None)},
     "export-pdf": {"GET": ("read", 200, None)},
     "history": {"GET": ("read", 200, None)},
+    "milestones": {"GET": ("edit", 200, None), "POST": ("edit", 422, {})},
+    "insights": {"GET": ("signed in", 200, None)},
+    "insights-incidents": {"GET": ("signed in", 200, None)},
+    "insights-csv": {"GET": ("signed in", 200, None)},
+    "recurrence": {"GET": ("read", 200, None)},
+    # The earlier incident named is the incident itself: refused in words once let in.
+    "recurrence-decide": {"POST": ("edit", 400, {"decision": "confirm"})},
+    "search": {"GET": ("signed in", 200, None)},
     "incident-active": {"GET": ("read", 200, None)},
     "incident-active-state": {"GET": ("read", 200, None)},
     "incident-capture": {"POST": ("edit", 422, {})},
@@ -300,11 +308,14 @@ class AuthorizationTable(TestCase):
             "pk": by_name.get(name) or block_pk[kind_of_block].pk,
             "history_id": objects["history_id"],
             "slug": self.team.slug,
+            "key": "severity",
+            "earlier_ref": ref,
             # Only the link holder holds a working token; anyone else has a guess.
             "token": objects["token"] if role == "link holder" else secrets.token_urlsafe(32),
         }
         path = route
-        for part in ("str:ref", "str:kind", "int:pk", "int:history_id", "str:token", "slug:slug"):
+        parts = ("str:ref", "str:kind", "int:pk", "int:history_id", "str:token", "slug:slug")
+        for part in (*parts, "slug:key", "str:earlier_ref"):
             key = part.split(":")[1]
             path = path.replace(f"<{part}>", str(values[key]))
         assert "<" not in path, f"a part of {route} has no value"

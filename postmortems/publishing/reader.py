@@ -67,6 +67,8 @@ def reader_document(incident: Incident, *, for_stakeholders: bool) -> dict[str, 
         "customer_facing": incident.customer_facing,
         "started_at": incident.started_at,
         "detected_at": incident.detected_at,
+        "acknowledged_at": incident.acknowledged_at,
+        "escalated_at": incident.escalated_at,
         "mitigated_at": incident.mitigated_at,
         "resolved_at": incident.resolved_at,
         "owner": _name(incident.owner),
@@ -123,7 +125,15 @@ def reader_document_fingerprint(document: dict) -> str:
     return hashlib.sha256(encoded.encode()).hexdigest()[:32]
 
 
-_DATETIME_KEYS = {"started_at", "detected_at", "mitigated_at", "resolved_at", "occurred_at"}
+_DATETIME_KEYS = {
+    "started_at",
+    "detected_at",
+    "acknowledged_at",
+    "escalated_at",
+    "mitigated_at",
+    "resolved_at",
+    "occurred_at",
+}
 
 
 def _revive(value, key: str = ""):

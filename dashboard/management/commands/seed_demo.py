@@ -18,6 +18,7 @@ from actions.models import ActionItem
 from incidents.demo_response import seed_active_response
 from incidents.models import Incident, Service, Severity, Team, TimelineEntry
 from incidents.opening import incident_open
+from insights.demo import seed_year
 from postmortems.models import Cause, Section, Why
 from postmortems.publishing.workflow import postmortem_publish, postmortem_submit_for_review
 
@@ -62,6 +63,7 @@ class Command(BaseCommand):
                 self.search_lag(people, teams, services, now),
                 self.login_errors(people, teams, services, now),
             ]
+            created += seed_year(now=now)
         made = sum(1 for incident in created if incident is not None)
         self.stdout.write(f"Demo data ready ({made} incidents created this time).")
         self.stdout.write(

@@ -1,0 +1,271 @@
+"""Search over 100,000 incidents with their documents, and insights over a quarter of 10,000.
+
+Builds its own PostgreSQL database with set-based INSERT ... SELECT (once; later runs reuse it
+when the size matches): per incident a title, three written sections, three timeline entries,
+a cause with a why, and an action item, from a vocabulary where "database" is in about a third
+of the texts and "zephyrine" in one incident in ten thousand; the search index is filled the
+way `rebuild_search_index` fills it, in one statement. The incidents are spread over ten
+quarters, so the last complete quarter holds about 10,000 of them.
+
+Then, in one run, it times through Django's test client (the whole view: policy, form, query,
+template):
+- `/search/?q=` for a common word, a rare word, and a common two-word phrase: p50 and p95;
+- `/insights/` for that quarter, interleaved with `/login/` so both see the same machine load,
+  and the ratio of their medians (target: insights within 10x the login page).
+
+    .venv/bin/python bench/search.py [--incidents 100000] [--rounds 30]
+                                     [--database-url postgres://.../hindsight_bench_search]
+
+The database's name must contain "bench": it is emptied and refilled.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import time
+from pathlib import Path
+from urllib.parse import urlsplit
+
+ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/hindsight_bench_search"
+QUARTERS = 10
+SUBJECTS = ["The database", "The payment service", "Checkout", "The search index", "Login",
+            "The cache", "The message queue", "DNS"]  # fmt: skip
+VERBS = ["failed over", "ran out of connections", "slowed down", "returned errors",
+         "lagged behind", "dropped requests", "timed out", "restarted"]  # fmt: skip
+REASONS = ["after a deploy", "under peak load", "when a certificate expired",
+           "because a config flag flipped", "while the provider was degraded",
+           "after a schema migration", "during the sale", "without any alert firing"]  # fmt: skip
+
+
+def django_setup(database_url: str) -> None:
+    os.environ["DATABASE_URL"] = database_url
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "hindsight.settings")
+    os.environ["DJANGO_DEBUG"] = "false"
+    sys.path.insert(0, str(ROOT))
+    import django
+
+    django.setup()
+
+
+def create_database(database_url: str) -> None:
+    import psycopg
+
+    name = urlsplit(database_url).path.lstrip("/")
+    if "bench" not in name:
+        sys.exit(f"Refusing to fill {name!r}: the benchmark's database name must contain 'bench'.")
+    server = database_url.rsplit("/", 1)[0] + "/postgres"
+    with psycopg.connect(server, autocommit=True) as conn:
+        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone():
+            conn.execute(f'CREATE DATABASE "{name}"')
+
+
+def _array(words: list[str]) -> str:
+    return "ARRAY[" + ", ".join("'" + w.replace("'", "''") + "'" for w in words) + "]"
+
+
+def sentence(seed: str) -> str:
+    """SQL for a sentence picked by an integer expression, so texts vary across rows."""
+    return (
+        f"({_array(SUBJECTS)})[1 + ({seed}) % 8] || ' ' || "
+        f"({_array(VERBS)})[1 + (({seed}) / 8) % 8] || ' ' || "
+        f"({_array(REASONS)})[1 + (({seed}) / 64) % 8] || '.'"
+    )
+
+
+def build(incidents: int) -> None:
+    from django.db import connection
+
+    span = f"interval '{QUARTERS * 91} days'"
+    rare = "CASE WHEN p.incident_id % 10000 = 7 AND k.position = 0 THEN ' The zephyrine relay wedged.' ELSE '' END"  # noqa: E501
+    steps = [
+        "TRUNCATE incidents_incident, search_searchentry RESTART IDENTITY CASCADE",
+        f"""INSERT INTO incidents_incident (number, title, severity_id, status, started_at,
+            detected_at, acknowledged_at, mitigated_at, resolved_at, customer_facing, private,
+            version, created_at)
+            SELECT i, {sentence("i * 7919")},
+                   (SELECT id FROM incidents_severity ORDER BY level OFFSET i % 4 LIMIT 1),
+                   'closed', now() - {span} * (i::float / {incidents}),
+                   now() - {span} * (i::float / {incidents}) + (i % 40 + 1) * interval '1 min',
+                   now() - {span} * (i::float / {incidents}) + (i % 40 + 5) * interval '1 min',
+                   now() - {span} * (i::float / {incidents}) + (i % 90 + 20) * interval '1 min',
+                   now() - {span} * (i::float / {incidents}) + (i % 300 + 60) * interval '1 min',
+                   i % 3 = 0, false, 1, now()
+            FROM generate_series(1, {incidents}) AS i""",
+        """INSERT INTO postmortems_postmortem (incident_id, template, status, status_reason,
+            due_at, created_at)
+            SELECT id, 'full', 'draft', '', resolved_at + interval '2 days', now()
+            FROM incidents_incident""",
+        f"""INSERT INTO postmortems_section (postmortem_id, key, title, hint, position, body,
+            internal, version)
+            SELECT p.id, k.key, k.title, '', k.position,
+                   {sentence("p.id * 31 + k.position")} || ' ' ||
+                   {sentence("p.id * 17 + k.position * 5")} || ' ' ||
+                   {sentence("p.id * 13 + k.position * 3")} || {rare},
+                   false, 1
+            FROM postmortems_postmortem p
+            CROSS JOIN (VALUES ('summary', 'Summary', 0), ('impact', 'Impact', 1),
+                               ('root-cause', 'Root cause', 2)) AS k(key, title, position)""",
+        f"""INSERT INTO incidents_timelineentry (incident_id, occurred_at, kind, text, source,
+            version)
+            SELECT i.id, i.started_at + n * interval '7 min',
+                   (ARRAY['detection', 'response', 'mitigation'])[n + 1],
+                   {sentence("i.id * 11 + n * 3")}, 'manual', 1
+            FROM incidents_incident i CROSS JOIN generate_series(0, 2) AS n""",
+        f"""INSERT INTO postmortems_cause (postmortem_id, statement, kind, position, version,
+            category_id)
+            SELECT p.id, {sentence("p.id * 5 + 1")}, 'primary', 0, 1,
+                   (SELECT id FROM postmortems_causecategory ORDER BY position
+                    OFFSET p.id % 6 LIMIT 1)
+            FROM postmortems_postmortem p""",
+        f"""INSERT INTO postmortems_why (cause_id, position, question, answer, evidence, version)
+            SELECT c.id, 0, 'Why did it happen?', {sentence("c.id * 3 + 2")}, '', 1
+            FROM postmortems_cause c""",
+        """INSERT INTO actions_actionitem (incident_id, title, kind, status, position, version,
+            created_at, updated_at, closed_at, outcome, priority, snooze_count, snooze_reason,
+            ticket_url, wont_do_reason, worth_it, due_date)
+            SELECT i.id, 'Alert before it happens again', 'corrective',
+                   (ARRAY['open', 'done', 'done', 'wont_do', 'in_progress'])[1 + i.id % 5],
+                   0, 1, i.resolved_at, now(),
+                   CASE WHEN i.id % 5 IN (1, 2, 3)
+                        THEN i.resolved_at + (i.id % 40) * interval '1 day' END,
+                   CASE WHEN i.id % 5 IN (1, 2) THEN 'Shipped and checked.' ELSE '' END,
+                   2, 0, '', '',
+                   CASE WHEN i.id % 5 = 3 THEN 'Replaced by the new gateway.' ELSE '' END,
+                   CASE WHEN i.id % 5 IN (1, 2)
+                        THEN (ARRAY['yes', 'partly', 'no'])[1 + i.id % 3] ELSE '' END,
+                   (i.resolved_at + interval '30 days')::date
+            FROM incidents_incident i""",
+    ]  # fmt: skip
+    with connection.cursor() as cursor:
+        for step in steps:
+            started = time.perf_counter()
+            cursor.execute(step)
+            print(f"  {step.split()[0]} {step.split()[2]}: {time.perf_counter() - started:.1f} s")
+    started = time.perf_counter()
+    index_everything()
+    print(f"  search entries: {time.perf_counter() - started:.1f} s")
+    with connection.cursor() as cursor:
+        cursor.execute("VACUUM ANALYZE")
+
+
+def index_everything() -> None:
+    """The same entries `search.indexing` writes on save, made set-based for the bulk load."""
+    from django.db import connection
+
+    from search.indexing import CONFIG
+
+    sources = [
+        ("incident", "id", "id", "title", "''", "A", "incidents_incident x"),
+        ("section", "p.incident_id", "x.id", "''", "x.body", "B",
+         "postmortems_section x JOIN postmortems_postmortem p ON p.id = x.postmortem_id"),
+        ("entry", "x.incident_id", "x.id", "''", "x.text", "B", "incidents_timelineentry x"),
+        ("cause", "p.incident_id", "x.id", "x.statement", "''", "B",
+         "postmortems_cause x JOIN postmortems_postmortem p ON p.id = x.postmortem_id"),
+        ("why", "p.incident_id", "x.id", "x.question", "x.answer || E'\\n' || x.evidence", "B",
+         "postmortems_why x JOIN postmortems_cause c ON c.id = x.cause_id "
+         "JOIN postmortems_postmortem p ON p.id = c.postmortem_id"),
+        ("item", "x.incident_id", "x.id", "x.title",
+         "x.outcome || E'\\n' || x.wont_do_reason", "B", "actions_actionitem x"),
+    ]  # fmt: skip
+    with connection.cursor() as cursor:
+        for kind, incident, block, heading, body, weight, source in sources:
+            if kind == "section":
+                incident = (
+                    "(SELECT incident_id FROM postmortems_postmortem WHERE id = x.postmortem_id)"
+                )
+            cursor.execute(
+                f"""INSERT INTO search_searchentry (incident_id, kind, block_id, heading, body,
+                    vector)
+                    SELECT {incident}, '{kind}', {block}, {heading}, {body},
+                           setweight(to_tsvector('{CONFIG}', {heading}), '{weight}')
+                           || setweight(to_tsvector('{CONFIG}', {body}), 'C')
+                    FROM {source}"""
+            )  # fmt: skip
+
+
+def timed(client, url: str, params: dict | None = None) -> float:
+    started = time.perf_counter()
+    response = client.get(url, params or {})
+    elapsed = (time.perf_counter() - started) * 1000
+    assert response.status_code == 200, (url, response.status_code)
+    return elapsed
+
+
+def percentile(values: list[float], share: float) -> float:
+    ordered = sorted(values)
+    return ordered[max(0, round(share * len(ordered) + 0.5) - 1)]
+
+
+def measure(rounds: int) -> None:
+    from django.contrib.auth import get_user_model
+    from django.test import Client
+    from django.utils import timezone
+
+    from incidents.models import Incident
+    from incidents.policy import visible_incidents
+    from insights import periods
+    from search.models import SearchEntry
+    from search.queries import search_postgres
+
+    user, _ = get_user_model().objects.get_or_create(username="bench")
+    client = Client()
+    client.force_login(user)
+    anonymous = Client()
+    quarter = periods.quarter_of(timezone.localdate(), -1)
+    in_quarter = Incident.objects.filter(
+        started_at__gte=quarter.start_at, started_at__lt=quarter.end_at
+    ).count()
+    print(
+        f"{Incident.objects.count():,} incidents, {SearchEntry.objects.count():,} search entries; "
+        f"{quarter.label} holds {in_quarter:,} incidents"
+    )
+    for label, q in [("common", "database"), ("rare", "zephyrine"), ("phrase", '"timed out"')]:
+        timed(client, "/search/", {"q": q})  # warm the cache and the plan
+        times = [timed(client, "/search/", {"q": q}) for _ in range(rounds)]
+        total = search_postgres(visible_incidents(user), q).total
+        print(
+            f"search {label:6} {q!r:13} {total:>9,} matches  "
+            f"p50 {percentile(times, 0.5):6.1f} ms  p95 {percentile(times, 0.95):6.1f} ms"
+        )
+    params = {"period": "quarter", "on": quarter.start.isoformat()}
+    timed(client, "/insights/", params)
+    timed(anonymous, "/login/")
+    insights, login = [], []
+    for _ in range(max(5, rounds // 3)):
+        login.append(timed(anonymous, "/login/"))
+        insights.append(timed(client, "/insights/", params))
+    ratio = statistics.median(insights) / statistics.median(login)
+    print(
+        f"insights ({in_quarter:,} incidents) p50 {statistics.median(insights):6.1f} ms "
+        f"p95 {percentile(insights, 0.95):6.1f} ms | login p50 {statistics.median(login):5.1f} ms"
+        f" | ratio {ratio:.1f}x (target <= 10x)"
+    )
+    cpu = time.process_time()
+    print(f"process CPU time {cpu:.1f} s (the machine is shared; compare with wall times)")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--incidents", type=int, default=100_000)
+    parser.add_argument("--rounds", type=int, default=30)
+    parser.add_argument("--database-url", default=DEFAULT_URL)
+    args = parser.parse_args()
+    create_database(args.database_url)
+    django_setup(args.database_url)
+    from django.core.management import call_command
+
+    from incidents.models import Incident
+
+    call_command("migrate", verbosity=0)
+    if Incident.objects.count() != args.incidents:
+        print(f"Building {args.incidents:,} incidents with their documents ...")
+        build(args.incidents)
+    measure(args.rounds)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,14 @@
+from __future__ import annotations
+
+from django import template
+from django.utils.safestring import SafeString
+
+from postmortems.picture import incident_picture as draw
+
+register = template.Library()
+
+
+@register.simple_tag
+def incident_picture(source) -> SafeString:
+    """`{% incident_picture incident %}`, or a reader snapshot (stakeholder page, PDF)."""
+    return draw(source)

@@ -1,0 +1,181 @@
+"""Search over everything written: ranked and highlighted on PostgreSQL, plain on SQLite."""
+
+from __future__ import annotations
+
+import pytest
+from django.urls import reverse
+
+from incidents.models import Incident, TimelineEntry
+from search.models import SearchEntry
+from search.queries import search_fallback, search_postgres
+from tests import factories
+
+
+def section(incident, key: str, body: str):
+    found = incident.postmortem.sections.get(key=key)
+    found.body = body
+    found.save()
+    return found
+
+
+@pytest.fixture
+def written(owner):
+    titled = factories.incident(owner=owner, title="Database failover stalled checkout")
+    mentioned = factories.incident(owner=owner, title="Slow search results")
+    entry = factories.timeline_entry(
+        mentioned, minutes=5, text="Someone asked whether the database was involved; it was not."
+    )
+    cause = factories.cause(titled, "Replica lag hid the failover", whys=0)
+    why = cause.whys.create(
+        question="Why did the failover stall?", answer="The fencing script timed out", position=0
+    )
+    item = factories.action_item(titled, title="Shorten the fencing timeout")
+    summary = section(titled, "summary", "Checkout failed while the primary was fenced.")
+    return {
+        "titled": titled,
+        "mentioned": mentioned,
+        "entry": entry,
+        "cause": cause,
+        "why": why,
+        "item": item,
+        "summary": summary,
+    }
+
+
+def incidents():
+    return Incident.objects.all()
+
+
+def test_a_title_ranks_above_a_passing_mention(written):
+    results = search_postgres(incidents(), "database")
+    found = [(hit.incident, hit.kind) for hit in results.hits]
+    # Opening an incident writes its title into the first timeline entry, so it is found twice.
+    assert found[0] == (written["titled"], "incident")
+    assert sorted(found[1:], key=lambda f: f[0].pk) == [
+        (written["titled"], "entry"),
+        (written["mentioned"], "entry"),
+    ]
+    assert results.hits[0].rank > max(hit.rank for hit in results.hits[1:])
+
+
+def test_hits_are_highlighted_and_link_to_their_block(written):
+    results = search_postgres(incidents(), "fencing")
+    by_kind = {hit.kind: hit for hit in results.hits}
+    # "fenced" in the summary shares the stem.
+    assert set(by_kind) == {"why", "item", "section"}
+    assert "<mark>fenced</mark>" in by_kind["section"].snippet
+    assert "<mark>fencing</mark>" in by_kind["why"].snippet
+    assert by_kind["why"].url == f"/incidents/{written['titled'].ref}/#why-{written['why'].pk}"
+    assert by_kind["item"].url.endswith(f"#action-{written['item'].pk}")
+
+
+def test_stemming_finds_other_forms_of_a_word(written):
+    results = search_postgres(incidents(), "fails")
+    assert [hit.kind for hit in results.hits] == ["section"]
+    assert "<mark>failed</mark>" in results.hits[0].snippet
+
+
+def test_the_index_follows_saves_and_deletes(written):
+    summary = written["summary"]
+    summary.body = "Nothing about it now."
+    summary.save()
+    assert "section" not in [h.kind for h in search_postgres(incidents(), "fenced").hits]
+    written["entry"].delete()
+    assert [h.incident for h in search_postgres(incidents(), "database").hits] == [
+        written["titled"],
+        written["titled"],
+    ]
+    written["titled"].title = "Primary election stalled"
+    written["titled"].save()
+    assert [h.kind for h in search_postgres(incidents(), "database").hits] == ["entry"]
+
+
+def test_user_text_in_a_snippet_is_escaped(owner):
+    incident = factories.incident(owner=owner)
+    factories.timeline_entry(incident, text="<script>alert(1)</script> pager <b>storm</b>")
+    hit = search_postgres(incidents(), "pager").hits[0]
+    assert "<script" not in hit.snippet and "<b>" not in hit.snippet
+    assert "<mark>pager</mark>" in hit.snippet
+
+
+def test_the_fallback_finds_the_same_blocks_without_postgres_search(written):
+    results = search_fallback(incidents(), "Database")
+    assert [(hit.incident, hit.kind) for hit in results.hits] == [
+        (written["titled"], "incident"),
+        (written["mentioned"], "entry"),  # newest first among the timeline hits
+        (written["titled"], "entry"),
+    ]
+    assert "<mark>Database</mark>" in results.hits[0].snippet
+    assert results.hits[1].url.endswith(f"#entry-{written['entry'].pk}")
+    # Every word must appear in the block.
+    assert [h.kind for h in search_fallback(incidents(), "fencing script").hits] == ["why"]
+
+
+def test_the_fallback_escapes_user_text(owner):
+    incident = factories.incident(owner=owner)
+    factories.timeline_entry(incident, text="<img src=x onerror=alert(1)> pager")
+    snippet = search_fallback(incidents(), "pager").hits[0].snippet
+    assert "<img" not in snippet and "<mark>pager</mark>" in snippet
+
+
+def test_the_page_searches_with_the_list_filters(owner_client, written):
+    page = owner_client.get(reverse("search"), {"q": "database"})
+    assert page.status_code == 200
+    text = page.content.decode()
+    assert f"#entry-{written['entry'].pk}" in text
+    assert "<mark>" in text
+    written["mentioned"].severity = factories.severity(3)
+    written["mentioned"].save()
+    filtered = owner_client.get(reverse("search"), {"q": "database", "severity": 1})
+    assert {h.incident for h in filtered.context["results"].hits} == {written["titled"]}
+
+
+def test_the_header_has_one_search_box(owner_client, db):
+    text = owner_client.get(reverse("dashboard")).content.decode()
+    assert text.count('role="search"') == 1
+    assert 'action="/search/"' in text
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"q": "x" * 201},
+        {"q": "\x00"},
+        {"q": "pool", "page": "0"},
+        {"q": "pool", "page": "99999999999"},
+        {"q": "pool", "severity": "abc"},
+    ],
+)
+def test_bad_input_answers_400(owner_client, params, db):
+    assert owner_client.get(reverse("search"), params).status_code == 400
+
+
+@pytest.mark.parametrize(
+    "q", ["pool\r\nSet-Cookie: x", '"unclosed', "-", "!!!&&|", "a:*", "<mark>"]
+)
+def test_odd_queries_answer_calmly(owner_client, written, q):
+    response = owner_client.get(reverse("search"), {"q": q})
+    assert response.status_code == 200
+
+
+def test_search_asks_a_fixed_number_of_queries(owner_client, owner, django_assert_max_num_queries):
+    for n in range(3):
+        factories.timeline_entry(factories.incident(owner=owner), text=f"pager storm {n}")
+    with django_assert_max_num_queries(10) as few:
+        owner_client.get(reverse("search"), {"q": "pager"})
+    for n in range(10):
+        factories.timeline_entry(factories.incident(owner=owner), text=f"pager storm again {n}")
+    with django_assert_max_num_queries(len(few.captured_queries)):
+        response = owner_client.get(reverse("search"), {"q": "pager"})
+    assert response.context["results"].total == 13
+
+
+def test_rebuild_indexes_what_bypassed_save(owner, written):
+    summary = written["summary"]
+    summary.__class__.objects.filter(pk=summary.pk).update(body="A quorum was lost")
+    assert search_postgres(incidents(), "quorum").total == 0
+    from search.indexing import rebuild
+
+    rebuild()
+    assert search_postgres(incidents(), "quorum").total == 1
+    assert SearchEntry.objects.filter(kind="entry").count() == TimelineEntry.objects.count()
