@@ -8,7 +8,10 @@ class ActionsConfig(AppConfig):
     def ready(self) -> None:
         from actions.kinds import register_action_kinds
         from actions.nags import REMINDER_TOPIC
+        from incidents.webhooks import register_webhook_event
         from kernel.delivery import register_topic
 
         register_action_kinds()
         register_topic(REMINDER_TOPIC)
+        register_webhook_event("action_item.overdue", "An action item becomes overdue")
+        register_webhook_event("action_item.closed", "An action item is done or dropped")

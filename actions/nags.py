@@ -41,6 +41,7 @@ from django.utils import timezone
 
 from actions.models import ActionItem, Nag, NagLine, NagPreference, ReviewMeeting
 from actions.nag_messages import digest_email, digest_entries, digest_slack, plural
+from actions.webhook_events import items_overdue_raise
 from incidents.models import REF_PREFIX, Team
 from incidents.slack import slack_address
 from kernel import delivery as engine
@@ -442,6 +443,9 @@ def _record(plans: list[Plan], *, today: date, run: uuid.UUID, report: NagReport
                 deliveries.append(delivery)
         NagLine.objects.bulk_create(lines)
         Delivery.objects.bulk_create(deliveries)
+        items_overdue_raise(
+            {line.action_item_id for line in lines if line.action_item_id}, today=today
+        )
 
 
 # 2. Delivering -----------------------------------------------------------------------------

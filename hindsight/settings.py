@@ -309,3 +309,7 @@ LOGGING = {
     },
     "root": {"handlers": ["console"], "level": envstr("LOG_LEVEL", "INFO")},
 }
+
+# A team's outbound webhooks must be https to a public address; only the test suite turns this
+# on, for its receivers on 127.0.0.1 over plain http.
+HINDSIGHT_WEBHOOK_ALLOW_LOCAL_TEST_SERVER = False

@@ -34,6 +34,7 @@ urlpatterns = [
     path("", include("dashboard.urls")),
     path("incidents/<str:ref>/", include("postmortems.urls")),
     path("actions/", include("actions.urls")),
+    path("teams/<slug:team>/webhooks/", include("incidents.webhook_urls")),
     path("s/<str:token>/", stakeholder_views.stakeholder, name="stakeholder"),
     path(
         "s/<str:token>/content/",

@@ -1,7 +1,15 @@
 from django.contrib import admin
 from simple_history.admin import SimpleHistoryAdmin
 
-from incidents.models import Incident, Service, Severity, Team, TimelineEntry
+from incidents.models import (
+    Incident,
+    Service,
+    Severity,
+    Team,
+    TeamWebhook,
+    TimelineEntry,
+    WebhookEvent,
+)
 
 
 @admin.register(Team)
@@ -46,3 +54,31 @@ class TimelineEntryAdmin(SimpleHistoryAdmin):
     list_display = ["incident", "occurred_at", "kind", "source"]
     list_filter = ["kind", "source"]
     raw_id_fields = ["incident", "added_by"]
+
+
+@admin.register(TeamWebhook)
+class TeamWebhookAdmin(admin.ModelAdmin):
+    """Webhooks are added on the team's page, where the secret is shown once; here they are
+    listed, switched off or removed. The secret is never shown."""
+
+    list_display = ["team", "host", "active", "created_by", "created_at"]
+    list_filter = ["team", "active"]
+    fields = ["team", "url", "description", "events", "active", "created_by", "created_at"]
+    readonly_fields = ["team", "url", "events", "created_by", "created_at"]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+
+@admin.register(WebhookEvent)
+class WebhookEventAdmin(admin.ModelAdmin):
+    """What was raised for each team; how each send went is in Deliveries."""
+
+    list_display = ["id", "event", "team", "created_at"]
+    list_filter = ["event", "team"]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False

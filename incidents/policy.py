@@ -36,3 +36,10 @@ def can_manage(user, incident: Incident) -> bool:
 
 def can_open_incident(user) -> bool:
     return bool(getattr(user, "is_authenticated", False))
+
+
+def can_manage_team(user, team) -> bool:
+    """Manage a team's members and settings (its webhooks, its tracker): its lead, and admins."""
+    if not getattr(user, "is_authenticated", False):
+        return False
+    return bool(user.is_staff or (team.lead_id is not None and team.lead_id == user.pk))

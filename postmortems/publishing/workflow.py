@@ -14,6 +14,7 @@ from django.db.models import Max
 
 from incidents.editing import incident_update
 from incidents.models import Incident, TimelineEntry
+from incidents.webhooks import incident_data, webhook_event_raise
 from postmortems.document import document_for_ref
 from postmortems.models import Postmortem, Publication
 from postmortems.publishing.checklist import missing, publish_checklist
@@ -151,6 +152,17 @@ def postmortem_publish(
         publication.save()
         reason = f"Published with gaps: {override_reason}" if gaps else ""
         _set_status(postmortem, Postmortem.Status.PUBLISHED, reason=reason, user=user)
+        webhook_event_raise(
+            event="postmortem.published",
+            team=incident.team,
+            data={
+                "incident": incident_data(incident),
+                "publication": {
+                    "number": number,
+                    "published_at": publication.published_at.isoformat(),
+                },
+            },
+        )
         if send_summary:
             summary_queue(publication=publication)
     return publication

@@ -12,7 +12,7 @@ from unittest import mock
 import pytest
 from django.core.exceptions import ValidationError
 
-from hindsight import channels
+from kernel import channels
 from kernel.channels import ChannelError, post_slack, slack_webhook_refusal
 from tests import factories
 
