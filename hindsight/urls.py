@@ -7,6 +7,7 @@ from django.urls import include, path
 from django.views.decorators.cache import cache_control
 from django.views.decorators.http import require_GET
 
+from actions import ticket_urls
 from hindsight.health import healthz
 from incidents import sign_in
 from postmortems import stakeholder_views
@@ -35,6 +36,8 @@ urlpatterns = [
     path("incidents/<str:ref>/", include("postmortems.urls")),
     path("actions/", include("actions.urls")),
     path("teams/<slug:team>/webhooks/", include("incidents.webhook_urls")),
+    path("teams/<slug:team>/tracker/", include(ticket_urls.team_urlpatterns)),
+    path("integrations/", include(ticket_urls.webhook_urlpatterns)),
     path("s/<str:token>/", stakeholder_views.stakeholder, name="stakeholder"),
     path(
         "s/<str:token>/content/",
