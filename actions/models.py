@@ -408,6 +408,9 @@ class Ticket(models.Model):
     key = models.CharField(max_length=100)
     url = models.URLField(max_length=500)
     closed_at = models.DateTimeField(null=True, blank=True)
+    # The day the owner was last asked for the outcome of its closed ticket; claimed with a
+    # conditional UPDATE so that a day's reminder goes out once.
+    asked_on = models.DateField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:

@@ -41,6 +41,7 @@ from django.utils import timezone
 
 from actions.models import ActionItem, Nag, NagLine, NagPreference, ReviewMeeting
 from actions.nag_messages import digest_email, digest_entries, digest_slack, plural
+from actions.tickets import outcome_reminders
 from actions.webhook_events import items_overdue_raise
 from incidents.models import REF_PREFIX, Team
 from incidents.slack import slack_address
@@ -144,6 +145,8 @@ def send_nags(
         else:
             _record(plans, today=today, run=run, report=report)
     if not dry_run:
+        # Items whose ticket was closed wait for their outcome: their owners are asked again.
+        outcome_reminders(today=today, every_days=config.every_days)
         deliver_pending(config=config, report=report, sleep=sleep)
     return report
 

@@ -12,13 +12,14 @@
 from __future__ import annotations
 
 import os
+from datetime import date
 
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
 from actions.items import action_item_update
-from actions.models import ActionItem, Ticket, TrackerConnection, ticket_key
+from actions.models import ActionItem, NagPreference, Ticket, TrackerConnection, ticket_key
 from actions.webhook_events import item_team
 from incidents.webhooks import absolute
 from kernel import delivery as engine
@@ -149,20 +150,47 @@ def ticket_change_receive(*, connection: TrackerConnection, change: TicketChange
             ticket.save(update_fields=["closed_at"])
             if not item.is_open:
                 return "ticket closed; the action item was already closed"
+            ticket.asked_on = timezone.localdate()
+            ticket.save(update_fields=["asked_on"])
             _ask_for_outcome(ticket, item)
             return "ticket closed; the owner is asked for the outcome"
-        ticket.closed_at = None
-        ticket.save(update_fields=["closed_at"])
+        ticket.closed_at = ticket.asked_on = None
+        ticket.save(update_fields=["closed_at", "asked_on"])
         if item.is_open:
             return "ticket reopened; the action item is still open"
         action_item_update(item, base_version=item.version, user=None, status="open")
         return "ticket reopened; the action item is open again"
 
 
-def _ask_for_outcome(ticket: Ticket, item: ActionItem) -> None:
+def outcome_reminders(*, today: date, every_days: int) -> int:
+    """Ask again, every `every_days` (or the team's "remind every"), for the outcome of items
+    whose ticket is closed while they are still open. Safe to run twice: each ticket's day is
+    claimed with a conditional UPDATE and only the run that changed the row sends.
+    """
+    waiting = Ticket.objects.filter(
+        closed_at__isnull=False, action_item__status__in=ActionItem.OPEN_STATUSES
+    ).select_related("action_item__owner", "action_item__incident__owner", "connection__team")
+    asked = 0
+    for ticket in waiting:
+        team = ticket.connection.team if ticket.connection else None
+        every = team.nag_every_days if team else every_days
+        if ticket.asked_on is not None and (today - ticket.asked_on).days < every:
+            continue
+        claimed = Ticket.objects.filter(pk=ticket.pk, asked_on=ticket.asked_on).update(
+            asked_on=today
+        )
+        if claimed == 1 and _ask_for_outcome(ticket, ticket.action_item, today=today):
+            asked += 1
+    return asked
+
+
+def _ask_for_outcome(ticket: Ticket, item: ActionItem, *, today: date | None = None) -> bool:
     person = item.owner if item.owner and item.owner.is_active else item.incident.owner
     if person is None or not person.email:
-        return
+        return False
+    preference = NagPreference.objects.filter(user=person).first()
+    if today and preference and preference.is_paused(today):
+        return False
     engine.queue(
         [
             Delivery(
@@ -173,6 +201,7 @@ def _ask_for_outcome(ticket: Ticket, item: ActionItem) -> None:
             )
         ]
     )
+    return True
 
 
 def _prepare(deliveries: list[Delivery]) -> dict[int, Ticket]:

@@ -12,10 +12,12 @@ from types import SimpleNamespace
 from unittest import mock
 
 import pytest
+import time_machine
 from django.core import mail
 from django.urls import reverse
 
 from actions.models import ActionItem, Ticket, TrackerConnection
+from actions.nags import NagConfig, send_nags
 from actions.tickets import ticket_create
 from kernel import delivery as engine
 from kernel.crypto import encrypt
@@ -396,3 +398,32 @@ def test_only_the_lead_connects_the_teams_tracker(client, teammate, team):
     client.force_login(teammate)
     assert client.get(reverse("team-tracker", args=[team.slug])).status_code == 403
     assert client.post(reverse("team-tracker-remove", args=[team.slug])).status_code == 403
+
+
+def test_the_owner_is_asked_again_every_week_until_the_outcome_is_given(
+    client, owner, team, fake_tracker
+):
+    connect(team, fake_tracker, "github")
+    item = an_item(owner, team)
+    with time_machine.travel("2026-11-23 08:00Z", tick=False):
+        ticket_create(item=item, user=owner)
+        tracker_call(client, "github", closed("github"))
+    config = NagConfig.from_settings(retry_seconds=0)
+    asked_on = []
+    for day in range(23, 32):
+        with time_machine.travel(f"2026-11-{day:02} 09:00Z" if day <= 30 else "2026-12-01 09:00Z"):
+            before = len(mail.outbox)
+            send_nags(config=config, sleep=lambda s: None)
+            send_nags(config=config, sleep=lambda s: None)  # a second run the same day
+            engine.deliver_due()
+            if len(mail.outbox) > before:
+                asked_on.append(day)
+    # The day it closed (by the webhook, not the daily run), then a week later, once.
+    assert [m.subject for m in mail.outbox].count(mail.outbox[0].subject) == 2
+    assert asked_on == [23, 30]
+    item.status, item.outcome, item.worth_it = "done", "Pool sized", "partly"
+    item.save()
+    with time_machine.travel("2026-12-08 09:00Z"):
+        send_nags(config=config, sleep=lambda s: None)
+        engine.deliver_due()
+    assert len(mail.outbox) == 2
