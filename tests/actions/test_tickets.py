@@ -6,9 +6,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from threading import Thread
-from types import SimpleNamespace
 from unittest import mock
 
 import pytest
@@ -24,51 +21,19 @@ from kernel.crypto import encrypt
 from kernel.models import Delivery
 from kernel.trackers import TrackerError
 from tests import factories
+from tests.fakes import CREATED, tracker_stand_in
 
 pytestmark = pytest.mark.django_db
 
-# What each stand-in answers to an issue being created, as the real API does (trimmed).
-CREATED = {
-    "/repos/acme/shop/issues": {"number": 42, "html_url": "https://github.com/acme/shop/issues/42"},
-    "/api/v4/projects/acme%2Fshop/issues": {
-        "iid": 7,
-        "web_url": "https://gitlab.com/acme/shop/-/issues/7",
-    },
-    "/rest/api/2/issue": {"id": "10001", "key": "OPS-12", "self": "https://x/rest/api/2/issue/1"},
-}
 PROJECTS = {"github": "acme/shop", "gitlab": "acme/shop", "jira": "OPS"}
 KEYS = {"github": "shop#42", "gitlab": "shop#7", "jira": "OPS-12"}
 
 
 @pytest.fixture
 def fake_tracker(settings):
-    """One stand-in for the three APIs: records each call; `statuses` makes the next ones fail."""
     settings.HINDSIGHT_TRACKER_ALLOW_LOCAL_TEST_SERVER = True
-    calls: list[dict] = []
-    statuses: list[int] = []
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self):
-            body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-            calls.append({"path": self.path, "headers": dict(self.headers), "body": body})
-            status = statuses.pop(0) if statuses else (201 if self.path in CREATED else 404)
-            answer = json.dumps(CREATED.get(self.path, {"message": "Not Found"})).encode()
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(answer)))
-            self.end_headers()
-            self.wfile.write(answer)
-
-        def log_message(self, *args):
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    Thread(target=server.serve_forever, daemon=True).start()
-    yield SimpleNamespace(
-        url=f"http://127.0.0.1:{server.server_port}", calls=calls, statuses=statuses
-    )
-    server.shutdown()
-    server.server_close()
+    with tracker_stand_in() as server:
+        yield server
 
 
 @pytest.fixture
