@@ -392,3 +392,20 @@ def test_the_owner_is_asked_again_every_week_until_the_outcome_is_given(
         send_nags(config=config, sleep=lambda s: None)
         engine.deliver_due()
     assert len(mail.outbox) == 2
+
+
+@pytest.mark.parametrize(
+    "url", ["https://github.com/acme/shop/issues/4\x002", "https://github.com/" + "a" * 600]
+)
+def test_a_ticket_address_no_item_could_have_is_refused_in_words(client, team, fake_tracker, url):
+    connect(team, fake_tracker, "github")
+    response = tracker_call(client, "github", closed("github", url=url))
+    assert response.status_code == 422
+    assert "not one Hindsight could have linked" in response.json()["error"]
+
+
+def test_a_body_too_large_is_refused(client, team, fake_tracker, settings):
+    connect(team, fake_tracker, "github")
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 1000
+    response = tracker_call(client, "github", {"padding": "x" * 2000})
+    assert response.status_code == 400
