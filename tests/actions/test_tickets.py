@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import logging
 from unittest import mock
 
 import pytest
@@ -16,6 +17,7 @@ from django.urls import reverse
 from actions.models import ActionItem, Ticket, TrackerConnection
 from actions.nags import NagConfig, send_nags
 from actions.tickets import ticket_create
+from hindsight.logs import RedactShareTokens
 from kernel import delivery as engine
 from kernel.crypto import encrypt
 from kernel.models import Delivery
@@ -409,3 +411,20 @@ def test_a_body_too_large_is_refused(client, team, fake_tracker, settings):
     settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 1000
     response = tracker_call(client, "github", {"padding": "x" * 2000})
     assert response.status_code == 400
+
+
+def test_a_secret_in_a_webhook_address_never_reaches_the_log(client, owner, team, fake_tracker):
+    connect(team, fake_tracker, "jira")
+    record = logging.LogRecord(
+        "django.server",
+        logging.WARNING,
+        __file__,
+        1,
+        '"%s" %s %s',
+        ("POST /integrations/jira/payments/webhook/?secret=hook-secret&x=1 HTTP/1.1", "401", "9"),
+        None,
+    )
+    RedactShareTokens().filter(record)
+    line = record.getMessage()
+    assert "hook-secret" not in line
+    assert "/integrations/jira/payments/webhook/?secret=[redacted]&x=1" in line
