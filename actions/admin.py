@@ -7,6 +7,8 @@ from actions.models import (
     NagLine,
     NagPreference,
     ReviewMeeting,
+    Ticket,
+    TrackerConnection,
     WeeklyReview,
 )
 from actions.nags import REMINDER_TOPIC
@@ -59,3 +61,23 @@ class WeeklyReviewAdmin(SimpleHistoryAdmin):
 class ReviewMeetingAdmin(VisibleIncidentsOnly, SimpleHistoryAdmin):
     list_display = ["incident", "held_on", "recorded_by"]
     raw_id_fields = ["incident", "recorded_by"]
+
+
+@admin.register(TrackerConnection)
+class TrackerConnectionAdmin(admin.ModelAdmin):
+    """Connected on the team's tracker page, where the token is typed; never shown here."""
+
+    list_display = ["team", "tracker", "project", "base_url", "created_at"]
+    fields = ["team", "tracker", "base_url", "project", "username", "token_env", "labels"]
+    readonly_fields = ["team", "tracker"]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+
+@admin.register(Ticket)
+class TicketAdmin(admin.ModelAdmin):
+    list_display = ["key", "action_item", "connection", "closed_at", "created_at"]
+    list_filter = ["connection"]
+    search_fields = ["key", "url"]
+    raw_id_fields = ["action_item"]

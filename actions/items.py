@@ -5,7 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
+from django.db import transaction
+
 from actions.models import ActionItem
+from actions.webhook_events import item_closed_raise
 from kernel.blocks import SaveResult, block_save
 from kernel.history import FieldChange, ValueFormatter
 
@@ -46,13 +49,21 @@ SNOOZE_FIELDS = ("due_date", "snooze_reason", "snooze_count")
 
 
 def action_item_update(item: ActionItem, *, base_version: int, user, **changes) -> SaveResult:
-    return block_save(
-        block=item,
-        changes=changes,
-        base_version=base_version,
-        user=user,
-        fields=ACTION_ITEM_FIELDS,
-    )
+    with transaction.atomic():
+        # Locked first, so the status read here is the one this save replaces.
+        before = ActionItem.objects.select_for_update().values("status").get(pk=item.pk)
+        result = block_save(
+            block=item,
+            changes=changes,
+            base_version=base_version,
+            user=user,
+            fields=ACTION_ITEM_FIELDS,
+        )
+        after = result.block
+        was_open = before["status"] in ActionItem.OPEN_STATUSES
+        if result.saved and was_open and not after.is_open:
+            item_closed_raise(after, previous_status=before["status"])
+    return result
 
 
 def action_item_snooze(

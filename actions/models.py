@@ -349,3 +349,76 @@ class ReviewMeeting(models.Model):
     def clean(self) -> None:
         if self.held_on and self.held_on > timezone.localdate():
             raise ValidationError({"held_on": "Record a meeting once it has been held."})
+
+
+class TrackerConnection(models.Model):
+    """A team's ticket tracker: where its action items' tickets are filed and heard back from.
+
+    The token is read from the environment variable named in `token_env`, or else stored
+    encrypted (`kernel.crypto`); the webhook secret is what the tracker's webhook proves
+    itself with, shown to the lead once.
+    """
+
+    team = models.OneToOneField(Team, on_delete=models.CASCADE, related_name="tracker")
+    tracker = models.CharField(max_length=20)
+    base_url = models.URLField(
+        "address", max_length=300, help_text="The tracker's API address; see the README."
+    )
+    project = models.CharField(max_length=200)
+    username = models.CharField(
+        max_length=200, blank=True, help_text="Jira Cloud only: the account e-mail the token is of."
+    )
+    token_env = models.CharField(
+        "token from environment variable",
+        max_length=100,
+        blank=True,
+        help_text="The name of an environment variable holding the token (kept out of the "
+        "database), e.g. HINDSIGHT_GITHUB_TOKEN.",
+    )
+    token_encrypted = models.TextField(blank=True, editable=False)
+    labels = models.CharField(
+        max_length=200, blank=True, default="postmortem", help_text="Comma-separated."
+    )
+    webhook_secret = models.CharField(max_length=100, editable=False)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"{self.team}: {self.tracker} {self.project}"
+
+    @property
+    def label_list(self) -> list[str]:
+        return [label.strip() for label in self.labels.split(",") if label.strip()]
+
+
+class Ticket(models.Model):
+    """The tracker ticket of an action item, and what its tracker last said of it.
+
+    A ticket closed in the tracker does not close the item: closing the loop needs its outcome
+    and whether it was worth it, which only its owner can say. Until then the item shows
+    "ticket closed, waiting for the outcome" (`closed_at` set while the item is open).
+    """
+
+    action_item = models.OneToOneField(ActionItem, on_delete=models.CASCADE, related_name="ticket")
+    connection = models.ForeignKey(
+        TrackerConnection, null=True, blank=True, on_delete=models.SET_NULL, related_name="tickets"
+    )
+    key = models.CharField(max_length=100)
+    url = models.URLField(max_length=500)
+    closed_at = models.DateTimeField(null=True, blank=True)
+    # The day the owner was last asked for the outcome of its closed ticket; claimed with a
+    # conditional UPDATE so that a day's reminder goes out once.
+    asked_on = models.DateField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        indexes = [models.Index(fields=["connection", "key"], name="ticket_by_key_idx")]
+
+    def __str__(self) -> str:
+        return self.key
+
+    @property
+    def waiting_for_outcome(self) -> bool:
+        return self.closed_at is not None and self.action_item.is_open

@@ -41,6 +41,8 @@ from django.utils import timezone
 
 from actions.models import ActionItem, Nag, NagLine, NagPreference, ReviewMeeting
 from actions.nag_messages import digest_email, digest_entries, digest_slack, plural
+from actions.tickets import outcome_reminders
+from actions.webhook_events import items_overdue_raise
 from incidents.models import REF_PREFIX, Team
 from incidents.policy import sees_incident
 from incidents.slack import slack_address
@@ -144,6 +146,8 @@ def send_nags(
         else:
             _record(plans, today=today, run=run, report=report)
     if not dry_run:
+        # Items whose ticket was closed wait for their outcome: their owners are asked again.
+        outcome_reminders(today=today, every_days=config.every_days)
         deliver_pending(config=config, report=report, sleep=sleep)
     return report
 
@@ -443,6 +447,9 @@ def _record(plans: list[Plan], *, today: date, run: uuid.UUID, report: NagReport
                 deliveries.append(delivery)
         NagLine.objects.bulk_create(lines)
         Delivery.objects.bulk_create(deliveries)
+        items_overdue_raise(
+            {line.action_item_id for line in lines if line.action_item_id}, today=today
+        )
 
 
 # 2. Delivering -----------------------------------------------------------------------------

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from actions import views
+from actions import ticket_views, views
 
 urlpatterns = [
     path("mine/", views.my_action_items, name="my-actions"),
@@ -13,4 +13,5 @@ urlpatterns = [
     path("<int:pk>/row/", views.item_row, name="action-row"),
     path("<int:pk>/update/", views.item_update, name="action-update"),
     path("<int:pk>/snooze/", views.item_snooze, name="action-snooze"),
+    path("<int:pk>/ticket/", ticket_views.ticket_new, name="action-ticket-new"),
 ]

@@ -44,6 +44,7 @@ from actions.review import (
     week_of,
     weekly_review_mark,
 )
+from actions.tickets import connection_for
 from incidents.models import Team
 from incidents.policy import is_admin, require_edit, visible_incidents
 from postmortems.document import incident_for
@@ -359,6 +360,7 @@ def _item_page(request, item: ActionItem, *, form=None, snooze_form=None, status
         "form": form or ActionItemForm(instance=item, initial={"base_version": item.version}),
         "snooze_form": snooze_form or _snooze_form(item, today=today),
         "changes": action_item_history(item),
+        "tracker_connection": connection_for(item),
         **extra,
     }
     return render(request, ITEM, context, status=status)

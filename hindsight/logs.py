@@ -4,6 +4,9 @@ A stakeholder link's token is the only thing standing between a reader and a pos
 the request lines that uvicorn, runserver and Django's request logger write show
 `/s/[redacted]/` in its place. The filter rewrites the record's message arguments (uvicorn's
 access formatter reads them one by one) and its message.
+
+The same goes for a `secret=` in a query string: a ticket tracker that cannot sign its webhook
+calls (Jira) proves itself with the secret in the address.
 """
 
 from __future__ import annotations
@@ -13,10 +16,11 @@ import re
 
 SHARE_TOKEN = re.compile(r"/s/[^/?#\s\"']+")
 REDACTED = "/s/[redacted]"
+QUERY_SECRET = re.compile(r"([?&]secret=)[^&#\s\"']+")
 
 
 def redact_share_tokens(text: str) -> str:
-    return SHARE_TOKEN.sub(REDACTED, text)
+    return QUERY_SECRET.sub(r"\1[redacted]", SHARE_TOKEN.sub(REDACTED, text))
 
 
 def _redacted(value):

@@ -321,3 +321,14 @@ LOGGING = {
     },
     "root": {"handlers": ["console"], "level": envstr("LOG_LEVEL", "INFO")},
 }
+
+# A team's outbound webhooks must be https to a public address; only the test suite turns this
+# on, for its receivers on 127.0.0.1 over plain http.
+HINDSIGHT_WEBHOOK_ALLOW_LOCAL_TEST_SERVER = False
+
+# The Fernet key that encrypts secrets stored in the database (tracker tokens); see
+# kernel/crypto.py. Derived from SECRET_KEY when unset.
+HINDSIGHT_ENCRYPTION_KEY = envstr("HINDSIGHT_ENCRYPTION_KEY")
+# Ticket trackers must be https at a public address; only the test suite turns this on, for
+# its stand-in trackers on 127.0.0.1.
+HINDSIGHT_TRACKER_ALLOW_LOCAL_TEST_SERVER = False

@@ -7,6 +7,7 @@ from django.urls import include, path
 from django.views.decorators.cache import cache_control
 from django.views.decorators.http import require_GET
 
+from actions import ticket_urls
 from api.chat_views import chat_import
 from api.routes import api_urls
 from hindsight.health import healthz
@@ -43,6 +44,9 @@ urlpatterns = [
     path("actions/", include("actions.urls")),
     path("insights/", include("insights.urls")),
     path("search/", search_page, name="search"),
+    path("teams/<slug:team>/webhooks/", include("incidents.webhook_urls")),
+    path("teams/<slug:team>/tracker/", include(ticket_urls.team_urlpatterns)),
+    path("integrations/", include(ticket_urls.webhook_urlpatterns)),
     path("s/<str:token>/", stakeholder_views.stakeholder, name="stakeholder"),
     path(
         "s/<str:token>/content/",

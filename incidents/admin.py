@@ -13,7 +13,9 @@ from incidents.models import (
     Severity,
     StatusUpdate,
     Team,
+    TeamWebhook,
     TimelineEntry,
+    WebhookEvent,
 )
 from incidents.policy import is_audited_view, visible_incidents
 
@@ -177,3 +179,31 @@ class QuietReminderAdmin(admin.ModelAdmin):
     list_display = ["incident", "created_at", "interval_number", "interval_minutes", "error"]
     raw_id_fields = ["incident"]
     readonly_fields = [field.name for field in QuietReminder._meta.fields]
+
+
+@admin.register(TeamWebhook)
+class TeamWebhookAdmin(admin.ModelAdmin):
+    """Webhooks are added on the team's page, where the secret is shown once; here they are
+    listed, switched off or removed. The secret is never shown."""
+
+    list_display = ["team", "host", "active", "created_by", "created_at"]
+    list_filter = ["team", "active"]
+    fields = ["team", "url", "description", "events", "active", "created_by", "created_at"]
+    readonly_fields = ["team", "url", "events", "created_by", "created_at"]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+
+@admin.register(WebhookEvent)
+class WebhookEventAdmin(admin.ModelAdmin):
+    """What was raised for each team; how each send went is in Deliveries."""
+
+    list_display = ["id", "event", "team", "created_at"]
+    list_filter = ["event", "team"]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from django.db import transaction
+
 from incidents.models import Incident, TimelineEntry
+from incidents.webhooks import incident_data, webhook_event_raise
 from kernel.blocks import SaveResult, block_save
 
 INCIDENT_FIELDS = (
@@ -42,14 +45,25 @@ def incident_update(
         )
         if values is not None
     }
-    return block_save(
-        block=incident,
-        changes=changes,
-        base_version=base_version,
-        user=user,
-        fields=INCIDENT_FIELDS,
-        m2m=m2m,
-    )
+    with transaction.atomic():
+        # Locked first, so the status read here is the one this save replaces.
+        before = Incident.objects.select_for_update().values("status").get(pk=incident.pk)
+        result = block_save(
+            block=incident,
+            changes=changes,
+            base_version=base_version,
+            user=user,
+            fields=INCIDENT_FIELDS,
+            m2m=m2m,
+        )
+        after = result.block
+        if result.saved and after.status != before["status"]:
+            webhook_event_raise(
+                event="incident.status_changed",
+                team=after.team,
+                data={"incident": incident_data(after), "previous_status": before["status"]},
+            )
+    return result
 
 
 def timeline_entry_update(

@@ -4,7 +4,15 @@ from django import forms
 from django.contrib.auth import get_user_model
 from django.utils import timezone
 
-from incidents.models import AuditEntry, Incident, Service, Severity, Team, TimelineEntry
+from incidents.models import (
+    AuditEntry,
+    Incident,
+    Service,
+    Severity,
+    Team,
+    TeamWebhook,
+    TimelineEntry,
+)
 from kernel.forms import VersionedForm
 from kernel.text import display_name
 from kernel.widgets import IsoDateTimeField
@@ -240,3 +248,26 @@ class AuditFilterForm(forms.Form):
         required=False,
         choices=[("", "Anything"), *AuditEntry.Action.choices],
     )
+
+
+class TeamWebhookForm(forms.ModelForm):
+    events = forms.MultipleChoiceField(
+        label="Send these events",
+        widget=forms.CheckboxSelectMultiple,
+        help_text="Each is sent as a signed JSON POST; choose at least one.",
+    )
+
+    class Meta:
+        model = TeamWebhook
+        fields = ["url", "description", "events"]
+        labels = {"url": "Endpoint URL", "description": "What it is for (optional)"}
+        help_texts = {
+            "url": "https:// to a public address, e.g. https://ops.example.com/hooks/hindsight"
+        }
+
+    def __init__(self, *args, **kwargs):
+        from incidents.webhooks import PING, event_types
+
+        kwargs.setdefault("label_suffix", "")
+        super().__init__(*args, **kwargs)
+        self.fields["events"].choices = [(t.name, t.label) for t in event_types() if t.name != PING]

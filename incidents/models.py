@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from datetime import datetime, timedelta
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -14,7 +15,7 @@ from django.urls import reverse
 from django.utils import timezone
 from simple_history.models import HistoricalRecords
 
-from kernel.channels import slack_webhook_refusal
+from kernel.channels import outbound_url_refusal, slack_webhook_refusal
 
 REF_PREFIX = "INC-"
 REF_PATTERN = re.compile(rf"^{REF_PREFIX}(\d{{1,9}})$", re.IGNORECASE)
@@ -468,3 +469,72 @@ class QuietReminder(models.Model):
     @property
     def quiet_minutes(self) -> int:
         return self.interval_number * self.interval_minutes
+
+
+def validate_outbound_webhook_url(value: str) -> None:
+    refusal = outbound_url_refusal(
+        value,
+        allow_local_test_server=settings.HINDSIGHT_WEBHOOK_ALLOW_LOCAL_TEST_SERVER,
+    )
+    if refusal:
+        raise ValidationError(refusal, code="unsafe_webhook")
+
+
+class TeamWebhook(models.Model):
+    """A team's own endpoint told about its incidents and action items, signed with `secret`.
+
+    The secret signs every message (see `incidents.webhooks.signature_header`); it is shown
+    once, when the webhook is made, and never again.
+    """
+
+    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="webhooks")
+    url = models.URLField("URL", max_length=500, validators=[validate_outbound_webhook_url])
+    description = models.CharField(max_length=200, blank=True)
+    events = models.JSONField(default=list, help_text="The event names this webhook is sent.")
+    secret = models.CharField(max_length=100, editable=False)
+    active = models.BooleanField(default=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["team", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.team} → {self.host}"
+
+    @property
+    def host(self) -> str:
+        return urlsplit(self.url).hostname or "?"
+
+    def wants(self, event: str) -> bool:
+        return self.active and event in self.events
+
+    def clean(self) -> None:
+        from incidents.webhooks import event_names
+
+        unknown = set(self.events or []) - set(event_names())
+        if not self.events:
+            raise ValidationError({"events": "Choose at least one event to send."})
+        if unknown:
+            raise ValidationError({"events": f"Unknown events: {', '.join(sorted(unknown))}."})
+
+
+class WebhookEvent(models.Model):
+    """Something that happened, frozen as the JSON body every subscribed webhook is sent.
+
+    Written in the transaction of the change it tells about, so an event exists exactly when
+    its change was committed; each webhook it goes to is a Delivery of topic "webhook_event".
+    """
+
+    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="webhook_events")
+    event = models.CharField(max_length=60)
+    payload = models.JSONField()
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-id"]
+
+    def __str__(self) -> str:
+        return f"{self.event} for {self.team}"

@@ -8,6 +8,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Max
 
 from incidents.models import Incident, TimelineEntry
+from incidents.webhooks import incident_data, webhook_event_raise
 
 NUMBER_ATTEMPTS = 5
 
@@ -58,4 +59,7 @@ def incident_open(*, incident: Incident, services=(), responders=(), user=None) 
         )
         entry._history_user = user
         entry.save()
+        webhook_event_raise(
+            event="incident.opened", team=incident.team, data={"incident": incident_data(incident)}
+        )
     return incident

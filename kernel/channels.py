@@ -65,12 +65,19 @@ def slack_escape(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
-def slack_webhook_refusal(url: str) -> str | None:
-    """Why `url` may not be used as a Slack webhook, in words; None when it may.
+def outbound_url_refusal(
+    url: str,
+    *,
+    what: str = "A webhook URL",
+    allowed_hosts: list[str] | None = None,
+    allow_local_test_server: bool = False,
+) -> str | None:
+    """Why Hindsight may not send to `url`, in words; None when it may.
 
-    It must be https to one of HINDSIGHT_SLACK_HOSTS, and the host must not resolve to a
-    private, loopback, link-local or otherwise internal address, so that a team setting can
-    never make Hindsight post to something inside the network.
+    It must be https (to one of `allowed_hosts`, when given) with no credentials in it, and
+    the host must not resolve to a private, loopback, link-local or otherwise internal
+    address, so that a setting people type can never make Hindsight post to something inside
+    the network. `allow_local_test_server` (a test-suite setting) lets 127.0.0.1 through.
     """
     try:
         parts = urlsplit(url)
@@ -78,15 +85,18 @@ def slack_webhook_refusal(url: str) -> str | None:
         parts.port  # noqa: B018 - raises ValueError on a port that is not a number
     except ValueError:
         return "This is not a valid URL."
-    if settings.HINDSIGHT_SLACK_ALLOW_LOCAL_TEST_SERVER and host == "127.0.0.1":
+    if allow_local_test_server and host == "127.0.0.1":
         return None
     if parts.scheme != "https":
-        return "A Slack webhook URL must start with https://."
+        return f"{what} must start with https://."
     if parts.username or parts.password:
-        return "A Slack webhook URL carries no user name or password."
-    allowed = [name.lower() for name in settings.HINDSIGHT_SLACK_HOSTS]
-    if host not in allowed:
-        return f"Slack webhooks must be at {' or '.join(allowed)}, not {host or 'no host'}."
+        return f"{what} carries no user name or password."
+    if allowed_hosts is not None:
+        allowed = [name.lower() for name in allowed_hosts]
+        if host not in allowed:
+            return f"{what} must be at {' or '.join(allowed)}, not {host or 'no host'}."
+    if not host:
+        return f"{what} needs a host name."
     try:
         addresses = {info[4][0] for info in socket.getaddrinfo(host, parts.port or 443)}
     except (OSError, UnicodeError):
@@ -96,6 +106,16 @@ def slack_webhook_refusal(url: str) -> str | None:
         if not ip.is_global or ip.is_multicast:
             return f"{host} points to an internal address ({ip}); Hindsight will not post there."
     return None
+
+
+def slack_webhook_refusal(url: str) -> str | None:
+    """Why `url` may not be used as a Slack webhook: https to one of HINDSIGHT_SLACK_HOSTS."""
+    return outbound_url_refusal(
+        url,
+        what="A Slack webhook URL",
+        allowed_hosts=settings.HINDSIGHT_SLACK_HOSTS,
+        allow_local_test_server=settings.HINDSIGHT_SLACK_ALLOW_LOCAL_TEST_SERVER,
+    )
 
 
 def post_slack(*, webhook_url: str, payload: dict) -> None:

@@ -6,6 +6,7 @@ class PostmortemsConfig(AppConfig):
 
     def ready(self) -> None:
         from incidents.opening import on_incident_opened
+        from incidents.webhooks import register_webhook_event
         from kernel.delivery import register_topic
         from postmortems import access_events
         from postmortems.kinds import register_document_kinds
@@ -15,5 +16,6 @@ class PostmortemsConfig(AppConfig):
         register_document_kinds()
         register_topic(SUMMARY_TOPIC)
         access_events.connect()
+        register_webhook_event("postmortem.published", "A postmortem is published")
         # Every incident gets its postmortem document the moment it is opened.
         on_incident_opened(postmortem_create)

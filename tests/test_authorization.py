@@ -128,6 +128,15 @@ ROWS: dict[str, dict[str, tuple]] = {
     "incident-list": {"GET": ("signed in", 200, None)},
     "incident-new": {"GET": ("open", 200, None), "POST": ("open", 422, {})},
     "team-list": {"GET": ("signed in", 200, None)},
+    "team-webhooks": {"GET": ("team lead", 200, None), "POST": ("team lead", 422, {})},
+    # No webhook has this id: a lead or admin is let in and told so.
+    "team-webhook-test": {"POST": ("team lead", 404, {})},
+    "team-webhook-switch": {"POST": ("team lead", 404, {})},
+    "team-webhook-delete": {"POST": ("team lead", 404, {})},
+    "team-tracker": {"GET": ("team lead", 200, None), "POST": ("team lead", 422, {})},
+    "team-tracker-remove": {"POST": ("team lead", 302, {})},
+    # A tracker's webhook carries the tracker's signature, not a session; none is connected.
+    "tracker-webhook": {"POST": ("public", 404, {})},
     "team": {"GET": ("team", 200, None), "POST": ("team lead", 302, "team")},
     "audit-log": {"GET": ("admin", 200, None)},
     "document": {"GET": ("read", 200, None)},
@@ -190,6 +199,7 @@ ROWS: dict[str, dict[str, tuple]] = {
     "action-row": {"GET": ("read", 200, None)},
     "action-update": {"GET": ("edit", 200, None), "POST": ("edit", 422, {})},
     "action-snooze": {"GET": ("edit", 200, None), "POST": ("edit", 422, {})},
+    "action-ticket-new": {"POST": ("edit", 302, {})},  # no tracker: back to the item, told why
     "stakeholder": {"GET": ("link", 200, None)},
     "stakeholder-content": {"GET": ("link", 200, None)},
     "stakeholder-events": {"GET": ("link", 503, None)},
@@ -291,6 +301,7 @@ class AuthorizationTable(TestCase):
             "action-row": objects["item"].pk,
             "action-update": objects["item"].pk,
             "action-snooze": objects["item"].pk,
+            "action-ticket-new": objects["item"].pk,
             "api-token-revoke": 999_999,
         }
         kind_of_block = {
@@ -309,13 +320,17 @@ class AuthorizationTable(TestCase):
             "history_id": objects["history_id"],
             "slug": self.team.slug,
             "key": "severity",
+            "team": self.team.slug,
+            "hook_id": 999_999,
+            "tracker_name": "github",
             "earlier_ref": ref,
             # Only the link holder holds a working token; anyone else has a guess.
             "token": objects["token"] if role == "link holder" else secrets.token_urlsafe(32),
         }
         path = route
         parts = ("str:ref", "str:kind", "int:pk", "int:history_id", "str:token", "slug:slug")
-        for part in (*parts, "slug:key", "str:earlier_ref"):
+        extra = ("slug:key", "str:earlier_ref", "slug:team", "int:hook_id", "slug:tracker_name")
+        for part in (*parts, *extra):
             key = part.split(":")[1]
             path = path.replace(f"<{part}>", str(values[key]))
         assert "<" not in path, f"a part of {route} has no value"

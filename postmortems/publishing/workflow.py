@@ -16,6 +16,7 @@ from incidents.audit import Action, audit
 from incidents.editing import incident_update
 from incidents.models import Incident, TimelineEntry
 from incidents.policy import is_admin
+from incidents.webhooks import incident_data, webhook_event_raise
 from kernel.live import document_event_on_commit
 from postmortems.document import document_for_ref
 from postmortems.models import Postmortem, Publication
@@ -144,6 +145,17 @@ def postmortem_publish(
         audit(user, Action.PUBLISHED, incident, detail)
         reason = f"Published with gaps: {override_reason}" if gaps else ""
         _set_status(postmortem, Postmortem.Status.PUBLISHED, reason=reason, user=user)
+        webhook_event_raise(
+            event="postmortem.published",
+            team=incident.team,
+            data={
+                "incident": incident_data(incident),
+                "publication": {
+                    "number": number,
+                    "published_at": publication.published_at.isoformat(),
+                },
+            },
+        )
         if send_summary:
             summary_queue(publication=publication)
     return publication
