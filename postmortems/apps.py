@@ -7,11 +7,13 @@ class PostmortemsConfig(AppConfig):
     def ready(self) -> None:
         from incidents.opening import on_incident_opened
         from kernel.delivery import register_topic
+        from postmortems.coverage import accepted_risks, register_cover
         from postmortems.kinds import register_document_kinds
         from postmortems.outlines import postmortem_create
         from postmortems.publishing.summary import SUMMARY_TOPIC
 
         register_document_kinds()
+        register_cover(accepted_risks)
         register_topic(SUMMARY_TOPIC)
         # Every incident gets its postmortem document the moment it is opened.
         on_incident_opened(postmortem_create)

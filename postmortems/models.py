@@ -103,6 +103,40 @@ class Why(models.Model):
         return self.question[:80]
 
 
+class AcceptedRisk(models.Model):
+    """A conscious decision not to act on a cause for now: who took it, why, and when to look
+    at it again. With an action item, it is what makes a cause count as covered."""
+
+    cause = models.ForeignKey(Cause, on_delete=models.CASCADE, related_name="accepted_risks")
+    accepted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name="accepted by",
+        help_text="The person who decided the team lives with this risk for now.",
+    )
+    reason = models.TextField(
+        "why it is accepted",
+        max_length=2000,
+        help_text="What makes not acting reasonable: cost, likelihood, what limits the damage.",
+    )
+    revisit_on = models.DateField(
+        "look at it again on",
+        help_text="The day the decision comes back to the weekly review.",
+    )
+    position = models.PositiveIntegerField(default=0)
+    version = models.PositiveIntegerField(default=1, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["position", "id"]
+
+    def __str__(self) -> str:
+        return f"Accepted risk: {self.reason[:60]}"
+
+
 class Publication(models.Model):
     """One publishing of a postmortem: the stakeholders' version, frozen at that moment.
 

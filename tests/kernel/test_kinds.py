@@ -37,6 +37,12 @@ SAMPLES = {
         "Why was there no alert?",
     ),
     "action": (lambda incident: factories.action_item(incident), "title", "Add alert", "Cap pool"),
+    "risk": (
+        lambda incident: factories.accepted_risk(factories.cause(incident)),
+        "reason",
+        "A second region costs more than a yearly hour of downtime.",
+        "The vendor fixes it next quarter.",
+    ),
 }
 
 
