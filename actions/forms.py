@@ -7,6 +7,7 @@ from django.contrib.auth import get_user_model
 from django.utils import timezone
 
 from actions.models import ActionItem, NagPreference, ReviewMeeting, WeeklyReview
+from actions.review import QUICK_WINS_FIRST
 from incidents.forms import PersonChoiceField
 from incidents.models import Service, Severity, Team
 from kernel.forms import VersionedForm
@@ -193,6 +194,11 @@ class ReviewFilterForm(Unsuffixed, forms.Form):
     )
     service = forms.ModelChoiceField(
         Service.objects.all(), required=False, empty_label="Any service"
+    )
+    order = forms.ChoiceField(
+        label="Order",
+        required=False,
+        choices=[("", "By date"), (QUICK_WINS_FIRST, "Low effort, high impact first")],
     )
 
     def filters(self) -> dict:

@@ -214,6 +214,11 @@ class ActionItem(models.Model):
         """Low effort for high impact: what a team should do first."""
         return self.impact == self.Level.HIGH and self.effort == self.Level.LOW
 
+    @property
+    def quick_win_rank(self) -> int:
+        """0 for low effort and high impact, then high impact, then low effort, then the rest."""
+        return (self.impact != self.Level.HIGH) * 2 + (self.effort != self.Level.LOW)
+
     def recheck_due(self, today: date) -> bool:
         """Done, with a re-check date that has come and no re-check made since."""
         return (

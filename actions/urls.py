@@ -13,4 +13,5 @@ urlpatterns = [
     path("<int:pk>/row/", views.item_row, name="action-row"),
     path("<int:pk>/update/", views.item_update, name="action-update"),
     path("<int:pk>/snooze/", views.item_snooze, name="action-snooze"),
+    path("<int:pk>/recheck/", views.item_recheck, name="action-recheck"),
 ]

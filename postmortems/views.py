@@ -82,6 +82,11 @@ def document(request, ref: str):
     last_event_id = get_bus().last_id(document_channel(incident_for_ref(ref).pk))
     context = document_context(document_for_ref(ref))
     context["last_event_id"] = last_event_id
+    if request.GET.get("actions") == "quick-wins" and "action_items" in context:
+        # Each item ranks itself (low effort and high impact first); the sort is stable, so
+        # items of one rank keep the order they were filed in.
+        context["action_items"].sort(key=lambda item: item.quick_win_rank)
+        context["quick_wins_first"] = True
     return render(request, DOCUMENT, context)
 
 
