@@ -3,6 +3,7 @@ from simple_history.admin import SimpleHistoryAdmin
 
 from kernel.admin import delivery_log
 from postmortems.models import (
+    AcceptedRisk,
     Cause,
     ConflictCopy,
     Postmortem,
@@ -39,11 +40,25 @@ class WhyInline(admin.TabularInline):
     extra = 0
 
 
+class AcceptedRiskInline(admin.TabularInline):
+    model = AcceptedRisk
+    extra = 0
+    raw_id_fields = ["accepted_by"]
+    fields = ["accepted_by", "reason", "revisit_on", "position"]
+
+
 @admin.register(Cause)
 class CauseAdmin(SimpleHistoryAdmin):
     list_display = ["statement", "kind", "postmortem"]
     raw_id_fields = ["postmortem"]
-    inlines = [WhyInline]
+    inlines = [WhyInline, AcceptedRiskInline]
+
+
+@admin.register(AcceptedRisk)
+class AcceptedRiskAdmin(SimpleHistoryAdmin):
+    list_display = ["reason", "cause", "accepted_by", "revisit_on"]
+    list_filter = ["revisit_on"]
+    raw_id_fields = ["cause", "accepted_by"]
 
 
 @admin.register(Why)

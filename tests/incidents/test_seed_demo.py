@@ -8,7 +8,8 @@ from django.utils import timezone
 
 from actions.models import ActionItem
 from incidents.models import Incident
-from postmortems.models import Postmortem, Publication
+from postmortems.coverage import uncovered_causes
+from postmortems.models import AcceptedRisk, Postmortem, Publication
 
 pytestmark = pytest.mark.django_db
 
@@ -23,7 +24,14 @@ def test_seed_demo_is_idempotent_and_realistic(capsys):
     assert authenticate(request, username="demo", password="demo") is not None
 
     outage = Incident.objects.get(title__contains="database connections exhausted")
-    assert outage.postmortem.causes.get().whys.count() == 5
+    assert outage.postmortem.causes.get(kind="primary").whys.count() == 5
+    # The review's craft: one cause covered by an accepted risk, one left uncovered, rated
+    # items, and a done item with its evidence whose re-check has come due.
+    assert AcceptedRisk.objects.filter(cause__postmortem=outage.postmortem).count() == 1
+    assert len(uncovered_causes(list(outage.postmortem.causes.all()))) == 1
+    assert outage.action_items.filter(impact="high", effort="low").exists()
+    done = outage.action_items.get(status="done")
+    assert done.evidence_url and done.recheck_due(timezone.localdate())
     assert Incident.objects.filter(status__in=Incident.ACTIVE_STATUSES).count() == 1
     assert Incident.objects.filter(postmortem__template="quick").count() == 1
     statuses = set(ActionItem.objects.values_list("status", flat=True))
