@@ -11,11 +11,13 @@ from datetime import timedelta
 from django.utils import timezone
 
 from actions.models import ActionItem
-from incidents.models import Incident
+from incidents.models import Incident, Severity, TimelineEntry
+from incidents.opening import incident_open
 from kernel.blocks import save_with_history
-from postmortems.models import AcceptedRisk, Cause
+from postmortems.models import AcceptedRisk, Cause, PostmortemRequest
 
 OUTAGE_TITLE = "Payment service outage: database connections exhausted"
+NEAR_MISS_TITLE = "Expiring TLS certificate caught by the staging smoke test"
 # Item title prefix → (impact, effort).
 RATINGS = {
     "Revert to pooled connections": ("high", "low"),
@@ -35,7 +37,45 @@ def _cause(postmortem, user, statement: str, position: int) -> Cause:
     return cause
 
 
+def seed_near_miss(people: dict, now) -> None:
+    """A near miss nobody outside noticed, and someone asking for its postmortem."""
+    if Incident.objects.filter(title=NEAR_MISS_TITLE).exists():
+        return
+    start = now - timedelta(days=3, hours=2)
+    lena, sam = people["lena"], people["sam"]
+    incident = incident_open(
+        incident=Incident(
+            title=NEAR_MISS_TITLE,
+            severity=Severity.objects.get(level=3),
+            owner=lena,
+            team=lena.led_teams.first(),
+            near_miss=True,
+            started_at=start,
+            detected_at=start + timedelta(minutes=2),
+            resolved_at=start + timedelta(hours=1),
+            status=Incident.Status.RESOLVED,
+        ),
+        responders=[lena],
+        user=lena,
+    )
+    entry = TimelineEntry(
+        incident=incident,
+        occurred_at=start + timedelta(hours=1),
+        kind=TimelineEntry.Kind.RESOLUTION,
+        text="Certificate renewed by hand; production never served the expiring one.",
+        added_by=lena,
+    )
+    save_with_history(entry, lena)
+    PostmortemRequest.objects.create(
+        postmortem=incident.postmortem,
+        requested_by=sam,
+        reason="The renewal job has failed silently before. Nobody would have known without "
+        "the smoke test: worth a short review while it is fresh.",
+    )
+
+
 def seed_review_craft(people: dict, now) -> None:
+    seed_near_miss(people, now)
     incident = Incident.objects.filter(title=OUTAGE_TITLE).select_related("postmortem").first()
     if incident is None:
         return

@@ -52,6 +52,7 @@ class IncidentCreateForm(forms.ModelForm):
             "team",
             "services",
             "customer_facing",
+            "near_miss",
             "private",
         ]
         field_classes = INCIDENT_FIELD_CLASSES
@@ -82,6 +83,7 @@ class IncidentHeaderForm(VersionedForm, forms.ModelForm):
             "team",
             "services",
             "customer_facing",
+            "near_miss",
             "private",
         ]
         field_classes = INCIDENT_FIELD_CLASSES
@@ -120,6 +122,15 @@ class IncidentFilterForm(forms.Form):
     service = forms.ModelChoiceField(
         Service.objects.all(), required=False, empty_label="Any service"
     )
+    kind = forms.ChoiceField(
+        label="Kind",
+        choices=[
+            ("", "Incidents and near misses"),
+            ("incident", "Incidents"),
+            ("near-miss", "Near misses"),
+        ],
+        required=False,
+    )
 
     def filter(self, queryset):
         if not self.is_valid():
@@ -137,4 +148,6 @@ class IncidentFilterForm(forms.Form):
             queryset = queryset.filter(team=data["team"])
         if data["service"]:
             queryset = queryset.filter(services=data["service"])
+        if data["kind"]:
+            queryset = queryset.filter(near_miss=data["kind"] == "near-miss")
         return queryset

@@ -7,6 +7,7 @@ from postmortems.models import (
     Cause,
     ConflictCopy,
     Postmortem,
+    PostmortemRequest,
     Publication,
     Section,
     ShareLink,
@@ -116,3 +117,9 @@ class ShareLinkAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request) -> bool:
         return False
+
+
+@admin.register(PostmortemRequest)
+class PostmortemRequestAdmin(admin.ModelAdmin):
+    list_display = ["postmortem", "requested_by", "created_at"]
+    raw_id_fields = ["postmortem", "requested_by"]

@@ -11,9 +11,11 @@ class PostmortemsConfig(AppConfig):
         from postmortems.kinds import register_document_kinds
         from postmortems.outlines import postmortem_create
         from postmortems.publishing.summary import SUMMARY_TOPIC
+        from postmortems.requests import REQUEST_TOPIC
 
         register_document_kinds()
         register_cover(accepted_risks)
         register_topic(SUMMARY_TOPIC)
+        register_topic(REQUEST_TOPIC)
         # Every incident gets its postmortem document the moment it is opened.
         on_incident_opened(postmortem_create)

@@ -9,7 +9,7 @@ from django.utils import timezone
 from incidents.forms import PersonChoiceField
 from kernel.forms import VersionedForm
 from kernel.widgets import IsoDateField
-from postmortems.models import AcceptedRisk, Cause, Section, Why
+from postmortems.models import AcceptedRisk, Cause, PostmortemRequest, Section, Why
 
 # A risk accepted for longer than this is never looked at again by anyone who took it.
 REVISIT_MAX_DAYS = 2 * 366
@@ -97,3 +97,17 @@ class AcceptedRiskForm(VersionedForm, forms.ModelForm):
 
 class NewAcceptedRiskForm(AcceptedRiskForm):
     base_version = None
+
+
+class PostmortemRequestForm(forms.ModelForm):
+    class Meta:
+        model = PostmortemRequest
+        fields = ["reason"]
+        widgets = {"reason": forms.Textarea(attrs={"rows": 3})}
+        error_messages = {
+            "reason": {"required": "Say what you noticed and why a review would help."}
+        }
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("label_suffix", "")
+        super().__init__(*args, **kwargs)

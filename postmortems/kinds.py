@@ -79,6 +79,7 @@ INCIDENT = BlockKind(
         "owner_id",
         "team_id",
         "customer_facing",
+        "near_miss",
         "private",
     ),
     describe=lambda record: "Incident details",

@@ -137,6 +137,31 @@ class AcceptedRisk(models.Model):
         return f"Accepted risk: {self.reason[:60]}"
 
 
+class PostmortemRequest(models.Model):
+    """Someone asking for a postmortem of an incident: recorded, and its owner is told.
+
+    Anyone who can see an incident may ask; the best person to call a review is often someone
+    who saw the problem without being in the middle of fixing it.
+    """
+
+    postmortem = models.ForeignKey(Postmortem, on_delete=models.CASCADE, related_name="requests")
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    reason = models.TextField(
+        "why a postmortem would help",
+        max_length=2000,
+        help_text="What you noticed, and what the team could learn from it.",
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"Postmortem asked for on {self.postmortem.incident.ref}"
+
+
 class Publication(models.Model):
     """One publishing of a postmortem: the stakeholders' version, frozen at that moment.
 

@@ -18,7 +18,10 @@ def test_seed_demo_is_idempotent_and_realistic(capsys):
     call_command("seed_demo")
     call_command("seed_demo")
     assert "demo / demo" in capsys.readouterr().out
-    assert Incident.objects.count() == 3
+    # Three incidents and a near miss, whose postmortem someone asked for.
+    assert Incident.objects.filter(near_miss=False).count() == 3
+    (near_miss,) = Incident.objects.filter(near_miss=True)
+    assert near_miss.postmortem.requests.count() == 1
     # django-axes needs the request a sign-in comes with.
     request = RequestFactory().post("/login/")
     assert authenticate(request, username="demo", password="demo") is not None
@@ -33,7 +36,7 @@ def test_seed_demo_is_idempotent_and_realistic(capsys):
     done = outage.action_items.get(status="done")
     assert done.evidence_url and done.recheck_due(timezone.localdate())
     assert Incident.objects.filter(status__in=Incident.ACTIVE_STATUSES).count() == 1
-    assert Incident.objects.filter(postmortem__template="quick").count() == 1
+    assert Incident.objects.filter(postmortem__template="quick", near_miss=False).count() == 1
     statuses = set(ActionItem.objects.values_list("status", flat=True))
     assert statuses == {s.value for s in ActionItem.Status}
     assert any(item.is_overdue(timezone.localdate()) for item in ActionItem.objects.all())
