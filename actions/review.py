@@ -14,6 +14,7 @@ from django.db.models import Case, Count, F, Q, QuerySet, Value, When
 
 from actions.models import ActionItem, WeeklyReview
 from incidents.models import Team
+from postmortems.models import AcceptedRisk
 
 PAGE_SIZE = 25
 UPCOMING_DAYS = 7
@@ -180,6 +181,22 @@ def review_groups(
         rows, more = group_page(items, spec, today=today, now=now, page=page, size=size)
         groups.append(Group(spec, counts[spec.key], rows, page, more))
     return groups
+
+
+def risks_to_revisit(filters: dict, *, today: date, size: int = PAGE_SIZE) -> list[AcceptedRisk]:
+    """Accepted risks whose day to look again has come or comes this week, soonest first.
+
+    Narrowed by team (the incident's) and service when those filters are set; one query.
+    """
+    risks = AcceptedRisk.objects.filter(revisit_on__lte=today + timedelta(UPCOMING_DAYS))
+    if "team" in filters:
+        risks = risks.filter(cause__postmortem__incident__team=filters["team"])
+    if "service" in filters:
+        risks = risks.filter(cause__postmortem__incident__services=filters["service"])
+    if "severity" in filters:
+        risks = risks.filter(cause__postmortem__incident__severity=filters["severity"])
+    risks = risks.select_related("accepted_by", "cause__postmortem__incident")
+    return list(risks.order_by("revisit_on", "pk")[:size])
 
 
 def week_of(day: date) -> date:

@@ -46,6 +46,7 @@ from actions.review import (
     review_counts,
     review_groups,
     review_items,
+    risks_to_revisit,
     week_of,
     weekly_review_mark,
 )
@@ -139,6 +140,7 @@ def _review_context(request, scope: ReviewScope, *, review_form=None) -> dict:
         "filter_form": scope.filter_form,
         "counts": counts,
         "groups": review_groups(scope.items, counts, today=scope.today, now=scope.now, pages=pages),
+        "risks": risks_to_revisit(scope.filters, today=scope.today),
         "query": scope.query,
         "today": scope.today,
         "team": team,

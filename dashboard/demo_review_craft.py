@@ -108,7 +108,8 @@ def seed_review_craft(people: dict, now) -> None:
         reason="The card network's slow minutes are rare (twice a year) and outside our "
         "control; a second acquirer costs more than the orders lost. Look again if it happens "
         "twice in a quarter.",
-        revisit_on=today + timedelta(days=90),
+        # Accepted three weeks ago for a month: it comes back to this week's review.
+        revisit_on=today + timedelta(days=5),
     )
     save_with_history(risk, lena)
 

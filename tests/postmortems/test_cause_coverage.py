@@ -151,3 +151,28 @@ def test_a_risk_cannot_be_accepted_for_another_incidents_cause(owner_client, own
     other = factories.cause(factories.incident(owner=owner), "Elsewhere")
     response = owner_client.get(f"{new_risk_url(incident)}?cause={other.pk}", headers=HTMX)
     assert response.status_code == 404
+
+
+# Accepted risks come back ------------------------------------------------------------------
+
+
+def test_risks_due_for_another_look_are_listed_in_the_weekly_review(owner_client, incident):
+    today = timezone.localdate()
+    soon = factories.accepted_risk(
+        factories.cause(incident, "The card network was slow"), revisit_on=today + timedelta(3)
+    )
+    late = factories.accepted_risk(
+        factories.cause(incident, "The vendor's DNS failed"), revisit_on=today - timedelta(2)
+    )
+    factories.accepted_risk(
+        factories.cause(incident, "A far-off risk"), revisit_on=today + timedelta(60)
+    )
+    html = owner_client.get("/actions/review/").content.decode()
+    part = html.split('id="risks-to-revisit"')[1].split("</section>")[0]
+    assert part.index(f"#cause-{late.cause_id}") < part.index(f"#cause-{soon.cause_id}")
+    assert f"since {late.revisit_on:%Y-%m-%d}" in part
+    assert "A far-off risk" not in part
+
+    other_team = factories.team("Search")
+    filtered = owner_client.get(f"/actions/review/?team={other_team.pk}").content.decode()
+    assert "No accepted risk is due for another look this week." in filtered
