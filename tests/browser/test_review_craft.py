@@ -58,7 +58,6 @@ def test_an_uncovered_cause_gets_its_risk_accepted_in_place(browser_page, shot, 
     expect(slow).to_contain_text(f"accepted by Lena Hoffmann · look at it again on {revisit}")
     risk = AcceptedRisk.objects.get()
     assert risk.accepted_by.username == "lena" and risk.revisit_on == revisit
-    slow.scroll_into_view_if_needed()
     accessible(page)
     shot(page, "craft-coverage-laptop")
 
