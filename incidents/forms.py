@@ -125,7 +125,7 @@ class IncidentFilterForm(forms.Form):
     kind = forms.ChoiceField(
         label="Kind",
         choices=[
-            ("", "Incidents and near misses"),
+            ("", "Any kind"),
             ("incident", "Incidents"),
             ("near-miss", "Near misses"),
         ],
