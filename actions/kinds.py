@@ -65,6 +65,8 @@ ACTION = BlockKind(
         ),
     ),
     form_row_colspan=5,
+    # The causes section says which action items cover each cause.
+    refreshes=("cause",),
 )
 
 

@@ -109,9 +109,11 @@ def full_round(kind, block, field, mine, theirs, *, owner_client, owner, inciden
     assert saved.status_code == 200, saved.content.decode()[:500]
     block.refresh_from_db()
     assert (getattr(block, field), block.version) == (mine, 2)
-    events = async_to_sync(in_process_bus.replay)(channel, before)
-    assert [(e["kind"], e["id"], e["action"], e["version"]) for _, e in events] == [
-        (kind.name, block.pk, "saved", 2)
+    events = [e for _, e in async_to_sync(in_process_bus.replay)(channel, before)]
+    assert [(e["kind"], e["id"], e["action"], e["version"]) for e in events] == [
+        (kind.name, block.pk, "saved", 2),
+        # Lists showing something of this kind (causes show their action items) are re-read.
+        *[(name, 0, "refresh", f"{kind.name}-{block.pk}-2-saved") for name in kind.refreshes],
     ]
 
     # Stale save from version 1: nothing is overwritten, and the form comes back as a conflict.

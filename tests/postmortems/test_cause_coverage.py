@@ -6,10 +6,13 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from asgiref.sync import async_to_sync
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from hindsight import bus as bus_module
+from kernel.live import document_channel
 from postmortems.coverage import cause_coverage
 from postmortems.document import document_for_ref
 from postmortems.models import AcceptedRisk
@@ -176,3 +179,32 @@ def test_risks_due_for_another_look_are_listed_in_the_weekly_review(owner_client
     other_team = factories.team("Search")
     filtered = owner_client.get(f"/actions/review/?team={other_team.pk}").content.decode()
     assert "No accepted risk is due for another look this week." in filtered
+
+
+def test_open_pages_reread_the_causes_when_an_action_item_changes(
+    owner_client, incident, settings, django_capture_on_commit_callbacks
+):
+    settings.REDIS_URL = ""  # the in-process bus, made new for this test
+    bus_module._bus = None
+    try:
+        bus = bus_module.get_bus()
+        cause = factories.cause(incident, "The pool ran dry")
+        channel = document_channel(incident.pk)
+        before = bus.last_id(channel)
+        data = {"title": "Cap the pool", "cause": cause.pk, "priority": 2, "status": "open"}
+        with django_capture_on_commit_callbacks(execute=True):
+            response = owner_client.post(
+                f"{incident.get_absolute_url()}action/new/",
+                {**data, "kind": "corrective"},
+                headers=HTMX,
+            )
+        assert response.status_code == 200
+        events = [e for _, e in async_to_sync(bus.replay)(channel, before)]
+        assert [(e["kind"], e["action"]) for e in events] == [
+            ("action", "created"),
+            ("cause", "refresh"),
+        ]
+        causes = owner_client.get(f"{incident.get_absolute_url()}cause/list/", headers=HTMX)
+        assert "Covered</span> by Action item: Cap the pool" in causes.content.decode()
+    finally:
+        bus_module._bus = None
