@@ -19,7 +19,7 @@ from kernel.admin import delivery_log
 @admin.register(ActionItem)
 class ActionItemAdmin(VisibleIncidentsOnly, SimpleHistoryAdmin):
     list_display = ["title", "incident", "owner", "team", "priority", "due_date", "status"]
-    list_filter = ["status", "priority", "kind", "team"]
+    list_filter = ["status", "priority", "kind", "impact", "effort", "team"]
     search_fields = ["title"]
     raw_id_fields = ["incident", "owner", "cause", "created_by"]
 

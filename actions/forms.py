@@ -1,9 +1,13 @@
 from __future__ import annotations
 
+from datetime import timedelta
+
 from django import forms
 from django.contrib.auth import get_user_model
+from django.utils import timezone
 
 from actions.models import ActionItem, NagPreference, ReviewMeeting, WeeklyReview
+from actions.review import QUICK_WINS_FIRST
 from incidents.forms import PersonChoiceField
 from incidents.models import Service, Severity, Team
 from kernel.forms import VersionedForm
@@ -28,7 +32,33 @@ def active_people():
     return User.objects.filter(is_active=True).order_by("first_name", "last_name", "username")
 
 
-class ActionItemForm(Unsuffixed, VersionedForm, forms.ModelForm):
+# A re-check further out than this is a typo or a wish; either way nobody would see it again.
+RECHECK_MAX_DAYS = 3 * 366
+
+
+def rate_levels(form) -> None:
+    """Impact and effort read "Not rated" until someone rates them."""
+    for name in ("impact", "effort"):
+        if name in form.fields:
+            form.fields[name].choices = [("", "Not rated"), *ActionItem.Level.choices]
+
+
+class RecheckDateMixin:
+    """A re-check date, when it is set or moved, lies ahead and not too far ahead."""
+
+    def clean_recheck_on(self):
+        day = self.cleaned_data.get("recheck_on")
+        if day is None or day == self.instance.recheck_on:
+            return day
+        today = timezone.localdate()
+        if day <= today:
+            raise forms.ValidationError("Pick a day after today.")
+        if day > today + timedelta(days=RECHECK_MAX_DAYS):
+            raise forms.ValidationError("Pick a day within the next three years.")
+        return day
+
+
+class ActionItemForm(Unsuffixed, RecheckDateMixin, VersionedForm, forms.ModelForm):
     """Every field of an action item, as the postmortem page edits it."""
 
     class Meta:
@@ -43,19 +73,29 @@ class ActionItemForm(Unsuffixed, VersionedForm, forms.ModelForm):
             "status",
             "cause",
             "ticket_url",
+            "impact",
+            "effort",
             "wont_do_reason",
             "outcome",
             "worth_it",
+            "evidence_url",
+            "recheck_on",
         ]
-        field_classes = {"owner": PersonChoiceField, "due_date": IsoDateField}
+        field_classes = {
+            "owner": PersonChoiceField,
+            "due_date": IsoDateField,
+            "recheck_on": IsoDateField,
+        }
         widgets = {
             "ticket_url": forms.URLInput(attrs={"placeholder": "https://"}),
+            "evidence_url": forms.URLInput(attrs={"placeholder": "https://"}),
             "wont_do_reason": TEXTAREA,
             "outcome": TEXTAREA,
         }
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
+        rate_levels(self)
         incident = self.instance.incident
         self.fields["owner"].queryset = active_people()
         self.fields["owner"].empty_label = "No owner yet"
@@ -70,14 +110,31 @@ class NewActionItemForm(ActionItemForm):
     base_version = None
 
 
-class ActionItemUpdateForm(Unsuffixed, VersionedForm, forms.ModelForm):
+class ActionItemUpdateForm(Unsuffixed, RecheckDateMixin, VersionedForm, forms.ModelForm):
     """The quick update from a list: status, owner, due date, and what closing asks for."""
 
     class Meta:
         model = ActionItem
-        fields = ["status", "owner", "due_date", "wont_do_reason", "outcome", "worth_it"]
-        field_classes = {"owner": PersonChoiceField, "due_date": IsoDateField}
-        widgets = {"wont_do_reason": TEXTAREA, "outcome": TEXTAREA}
+        fields = [
+            "status",
+            "owner",
+            "due_date",
+            "wont_do_reason",
+            "outcome",
+            "worth_it",
+            "evidence_url",
+            "recheck_on",
+        ]
+        field_classes = {
+            "owner": PersonChoiceField,
+            "due_date": IsoDateField,
+            "recheck_on": IsoDateField,
+        }
+        widgets = {
+            "wont_do_reason": TEXTAREA,
+            "outcome": TEXTAREA,
+            "evidence_url": forms.URLInput(attrs={"placeholder": "https://"}),
+        }
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -106,6 +163,26 @@ class SnoozeForm(Unsuffixed, VersionedForm):
         return until
 
 
+class RecheckForm(Unsuffixed, VersionedForm):
+    """The answer to "is it still working?" for an item closed as done."""
+
+    WORKING = "working"
+    REOPEN = "reopen"
+
+    result = forms.ChoiceField(
+        label="Is it still working?",
+        choices=[(WORKING, "Yes, still working"), (REOPEN, "No — reopen the item")],
+        widget=forms.RadioSelect,
+        error_messages={"required": "Say whether it is still working."},
+    )
+    note = forms.CharField(
+        label="What you looked at",
+        max_length=500,
+        help_text="The alert that fired, the dashboard, the drill: what shows it.",
+        error_messages={"required": "Say what you looked at, so the next person can too."},
+    )
+
+
 class ReviewFilterForm(Unsuffixed, forms.Form):
     team = forms.ModelChoiceField(Team.objects.all(), required=False, empty_label="Every team")
     owner = PersonChoiceField(active_people(), required=False, empty_label="Anyone")
@@ -117,6 +194,11 @@ class ReviewFilterForm(Unsuffixed, forms.Form):
     )
     service = forms.ModelChoiceField(
         Service.objects.all(), required=False, empty_label="Any service"
+    )
+    order = forms.ChoiceField(
+        label="Order",
+        required=False,
+        choices=[("", "By date"), (QUICK_WINS_FIRST, "Low effort, high impact first")],
     )
 
     def filters(self) -> dict:

@@ -23,9 +23,15 @@ HISTORY_FIELDS = (
     "kind",
     "cause_id",
     "ticket_url",
+    "impact",
+    "effort",
     "wont_do_reason",
     "outcome",
     "worth_it",
+    "evidence_url",
+    "recheck_on",
+    "rechecked_on",
+    "recheck_note",
     "snooze_reason",
 )
 
@@ -41,11 +47,16 @@ ACTION_ITEM_FIELDS = (
     "status",
     "cause",
     "ticket_url",
+    "impact",
+    "effort",
     "wont_do_reason",
     "outcome",
     "worth_it",
+    "evidence_url",
+    "recheck_on",
 )
 SNOOZE_FIELDS = ("due_date", "snooze_reason", "snooze_count")
+RECHECK_FIELDS = ("status", "rechecked_on", "recheck_note")
 
 
 def action_item_update(item: ActionItem, *, base_version: int, user, **changes) -> SaveResult:
@@ -76,6 +87,23 @@ def action_item_snooze(
         base_version=base_version,
         user=user,
         fields=SNOOZE_FIELDS,
+    )
+
+
+def action_item_recheck(
+    *, item: ActionItem, still_working: bool, note: str, today: date, base_version: int, user
+) -> SaveResult:
+    """Record the answer to "is it still working?" on a done item, as one versioned change.
+
+    Still working: the re-check is recorded and the item leaves the review until its next
+    re-check date. Not working: the item is reopened, so it is reminded about and reviewed
+    like any open work, with the note saying why in its history.
+    """
+    changes = {"rechecked_on": today, "recheck_note": note}
+    if not still_working:
+        changes["status"] = ActionItem.Status.IN_PROGRESS
+    return block_save(
+        block=item, changes=changes, base_version=base_version, user=user, fields=RECHECK_FIELDS
     )
 
 
@@ -113,6 +141,8 @@ def action_item_history(item: ActionItem) -> list[ItemChange]:
             action = "deleted"
         elif before is not None and record.snooze_count > before.snooze_count:
             action = "snoozed"
+        elif before is not None and record.rechecked_on != before.rechecked_on:
+            action = "re-checked"
         else:
             action = "changed"
         changes.append(ItemChange(record, action, fields))

@@ -37,9 +37,13 @@ ACTION = BlockKind(
         "status",
         "cause_id",
         "ticket_url",
+        "impact",
+        "effort",
         "wont_do_reason",
         "outcome",
         "worth_it",
+        "evidence_url",
+        "recheck_on",
     ),
     describe=lambda record: described("Action item", record.title),
     form=ActionItemForm,
@@ -51,9 +55,29 @@ ACTION = BlockKind(
     deletable=True,
     document_list="action_items",
     document_rows=lambda incident: list(incident.action_items.all()),
-    prefetch=(Prefetch("action_items", ActionItem.objects.select_related("owner", "cause")),),
+    prefetch=(
+        Prefetch("action_items", ActionItem.objects.select_related("owner", "cause")),
+        # What the causes section shows of each cause's coverage; the causes are prefetched
+        # by their own kind, registered first.
+        Prefetch(
+            "postmortem__causes__action_items",
+            ActionItem.objects.only("pk", "cause_id", "title", "status"),
+        ),
+    ),
     form_row_colspan=5,
+    # The causes section says which action items cover each cause.
+    refreshes=("cause",),
 )
+
+
+def action_items_addressing(cause) -> list[str]:
+    """A cause is addressed by its action items, except those the team decided not to do:
+    not acting is then a decision, to be recorded as an accepted risk."""
+    return [
+        f"Action item: {item.title}"
+        for item in cause.action_items.all()
+        if item.status != ActionItem.Status.WONT_DO
+    ]
 
 
 def register_action_kinds() -> None:

@@ -69,6 +69,10 @@ class ActionItem(models.Model):
         P2 = 2, "P2 · important"
         P3 = 3, "P3 · when there is time"
 
+    class Level(models.TextChoices):
+        LOW = "low", "Low"
+        HIGH = "high", "High"
+
     class WorthIt(models.TextChoices):
         YES = "yes", "Yes"
         PARTLY = "partly", "Partly"
@@ -132,6 +136,34 @@ class ActionItem(models.Model):
         blank=True,
         help_text="Needed when the status is “Done”.",
     )
+    impact = models.CharField(
+        max_length=4,
+        choices=Level,
+        blank=True,
+        help_text="How much it lowers the chance or the harm of a repeat.",
+    )
+    effort = models.CharField(
+        max_length=4, choices=Level, blank=True, help_text="How much work it takes."
+    )
+    evidence_url = models.URLField(
+        "evidence",
+        max_length=500,
+        blank=True,
+        validators=[URLValidator(schemes=["http", "https"])],
+        help_text="Needed when the status is “Done”: a link to the change — the pull "
+        "request, runbook, alert or dashboard.",
+    )
+    recheck_on = models.DateField(
+        "re-check on",
+        null=True,
+        blank=True,
+        help_text="Optional: the day it comes back to the weekly review, to ask whether it "
+        "is still working.",
+    )
+    rechecked_on = models.DateField("last re-checked on", null=True, blank=True, editable=False)
+    recheck_note = models.CharField(
+        "what the re-check found", max_length=500, blank=True, editable=False
+    )
     snooze_reason = models.CharField(max_length=300, blank=True, editable=False)
     snooze_count = models.PositiveSmallIntegerField(default=0, editable=False)
     closed_at = models.DateTimeField(null=True, blank=True, editable=False)
@@ -178,6 +210,25 @@ class ActionItem(models.Model):
         return (today - self.due_date).days if self.is_overdue(today) else 0
 
     @property
+    def is_quick_win(self) -> bool:
+        """Low effort for high impact: what a team should do first."""
+        return self.impact == self.Level.HIGH and self.effort == self.Level.LOW
+
+    @property
+    def quick_win_rank(self) -> int:
+        """0 for low effort and high impact, then high impact, then low effort, then the rest."""
+        return (self.impact != self.Level.HIGH) * 2 + (self.effort != self.Level.LOW)
+
+    def recheck_due(self, today: date) -> bool:
+        """Done, with a re-check date that has come and no re-check made since."""
+        return (
+            self.status == self.Status.DONE
+            and self.recheck_on is not None
+            and self.recheck_on <= today
+            and (self.rechecked_on is None or self.rechecked_on < self.recheck_on)
+        )
+
+    @property
     def short_priority(self) -> str:
         return f"P{self.priority}"
 
@@ -196,6 +247,11 @@ class ActionItem(models.Model):
                 errors["outcome"] = "Say what changed: closing the loop is the point."
             if not self.worth_it:
                 errors["worth_it"] = "Say whether it was worth it: yes, partly or no."
+            if not self.evidence_url.strip():
+                errors["evidence_url"] = (
+                    "Link the evidence: the pull request, runbook, alert or dashboard that "
+                    "shows the change."
+                )
         if errors:
             raise ValidationError(errors)
 
@@ -267,6 +323,7 @@ class NagLine(models.Model):
         OVERDUE = "overdue", "Action item overdue"
         DRAFT_OVERDUE = "draft_overdue", "Postmortem draft past its due date"
         NO_MEETING = "no_meeting", "No review meeting recorded"
+        RECHECK = "recheck", "Re-check due: is it still working?"
 
     nag = models.ForeignKey(Nag, on_delete=models.CASCADE, related_name="lines")
     reason = models.CharField(max_length=20, choices=Reason)

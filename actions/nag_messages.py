@@ -21,7 +21,8 @@ from kernel.channels import slack_escape
 DEVELOPMENT_BASE_URL = "http://127.0.0.1:8000"
 LINE_VALUES = (
     "nag_id", "reason", "days_late", "escalated", "action_item_id", "action_item__title",
-    "action_item__priority", "action_item__due_date", "action_item__ticket_url",
+    "action_item__priority", "action_item__due_date", "action_item__recheck_on",
+    "action_item__ticket_url",
     "action_item__team_id", "action_item__incident__number", "action_item__incident__title",
     "action_item__incident__team_id", "postmortem__incident__number",
     "postmortem__incident__title", "postmortem__incident__team_id",
@@ -44,7 +45,8 @@ def digest_entries(nag_ids: list[int]) -> dict[int, list[dict]]:
     item_url = absolute(reverse("action-item", args=[0])).removesuffix("0/")
     entries: dict[int, list[dict]] = defaultdict(list)
     rows = NagLine.objects.filter(nag_id__in=nag_ids).order_by("pk").values_list(*LINE_VALUES)
-    for (nag_id, reason, days_late, escalated, item_id, title, priority, due_date, ticket_url,
+    for (nag_id, reason, days_late, escalated, item_id, title, priority, due_date, recheck_on,
+         ticket_url,
          item_team, item_number, item_incident, item_incident_team, pm_number, pm_title,
          pm_team, item_private, pm_private) in rows:  # fmt: skip
         if item_id:
@@ -57,6 +59,7 @@ def digest_entries(nag_ids: list[int]) -> dict[int, list[dict]]:
                 "priority": f"P{priority}",
                 "priority_label": ActionItem.Priority(priority).label,
                 "due": due_date.isoformat() if due_date else "",
+                "recheck_on": recheck_on.isoformat() if recheck_on else "",
                 "late": plural(days_late, "day"),
                 "ticket_url": ticket_url,
                 "ticket_key": ticket_key(ticket_url),
@@ -77,33 +80,39 @@ def digest_entries(nag_ids: list[int]) -> dict[int, list[dict]]:
     return entries
 
 
-def _summary(items: list, postmortems: list) -> str:
+def _summary(items: list, rechecks: list, postmortems: list) -> str:
     parts = []
     if items:
         parts.append(plural(len(items), "overdue action item"))
+    if rechecks:
+        parts.append(plural(len(rechecks), "re-check") + " due")
     if postmortems:
         parts.append(plural(len(postmortems), "postmortem") + " to follow up")
     return " and ".join(parts)
 
 
-def _split(entries: list[dict]) -> tuple[list[dict], list[dict]]:
-    items = [entry for entry in entries if entry["reason"] == NagLine.Reason.OVERDUE]
-    postmortems = [entry for entry in entries if entry["reason"] != NagLine.Reason.OVERDUE]
-    return items, postmortems
+def _split(entries: list[dict]) -> tuple[list[dict], list[dict], list[dict]]:
+    """Overdue items, items due a re-check, and postmortems waiting."""
+    by_reason = {NagLine.Reason.OVERDUE: [], NagLine.Reason.RECHECK: []}
+    postmortems = []
+    for entry in entries:
+        by_reason.get(entry["reason"], postmortems).append(entry)
+    return by_reason[NagLine.Reason.OVERDUE], by_reason[NagLine.Reason.RECHECK], postmortems
 
 
 def digest_email(*, recipient, entries: list[dict], cc: list[str]) -> dict[str, str]:
-    items, postmortems = _split(entries)
+    items, rechecks, postmortems = _split(entries)
     context = {
         "name": recipient.first_name or recipient.get_username(),
         "items": items,
+        "rechecks": rechecks,
         "postmortems": postmortems,
         "cc": ", ".join(cc),
         "preferences_url": absolute(reverse("nag-preferences")),
         "review_url": absolute(reverse("action-review")),
     }
     return {
-        "subject": f"Hindsight: {_summary(items, postmortems)}",
+        "subject": f"Hindsight: {_summary(items, rechecks, postmortems)}",
         "text": render_to_string("actions/nag_email.txt", context),
         "html": render_to_string("actions/nag_email.html", context),
     }
@@ -111,9 +120,11 @@ def digest_email(*, recipient, entries: list[dict], cc: list[str]) -> dict[str, 
 
 def digest_slack(*, recipient, entries: list[dict], team: Team) -> dict:
     """The part of a digest about one team's work, for that team's channel."""
-    items, postmortems = _split([entry for entry in entries if entry["team_id"] == team.pk])
+    mine = [entry for entry in entries if entry["team_id"] == team.pk]
+    items, rechecks, postmortems = _split(mine)
     person = recipient.get_full_name() or recipient.get_username()
-    text = [f"*Reminder for {slack_escape(person)}*: {_summary(items, postmortems)}."]
+    summary = _summary(items, rechecks, postmortems)
+    text = [f"*Reminder for {slack_escape(person)}*: {summary}."]
     for entry in items:
         flag = " · lead copied" if entry["escalated"] else ""
         if entry["private"]:
@@ -125,6 +136,11 @@ def digest_slack(*, recipient, entries: list[dict], team: Team) -> dict:
             f"• <{entry['url']}|{slack_escape(entry['title'])}> "
             f"({entry['ref']}, {entry['priority']}) "
             f"is {entry['late']} overdue{flag}"
+        )
+    for entry in rechecks:
+        text.append(
+            f"• <{entry['url']}|{slack_escape(entry['title'])}> ({entry['ref']}): done, "
+            f"re-check due since {entry['recheck_on']} — is it still working?"
         )
     for entry in postmortems:
         if entry["reason"] == NagLine.Reason.DRAFT_OVERDUE:

@@ -16,7 +16,8 @@ Rules: done and won't-do items never remind; a snoozed item waits for its new du
 item without an (active) owner reminds the incident owner; once an item has been reminded
 about K times, its team lead (or else the incident owner) is copied. Postmortems remind the
 incident owner too: a SEV1–SEV2 draft past its due date, and an incident resolved five days
-ago with no review meeting recorded. A person who paused reminders hears nothing until the
+ago with no review meeting recorded. A done item whose re-check day has come asks its owner
+"is it still working?" on the same cadence. A person who paused reminders hears nothing until the
 pause ends. Queries are per batch of people, never per item or per person.
 """
 
@@ -41,6 +42,7 @@ from django.utils import timezone
 
 from actions.models import ActionItem, Nag, NagLine, NagPreference, ReviewMeeting
 from actions.nag_messages import digest_email, digest_entries, digest_slack, plural
+from actions.review import RECHECK_DUE
 from actions.tickets import outcome_reminders
 from actions.webhook_events import items_overdue_raise
 from incidents.models import REF_PREFIX, Team
@@ -305,23 +307,71 @@ def _postmortem_reminders(*, today: date, now: datetime, config: NagConfig) -> d
     return reminders
 
 
+def _recheck_reminders(*, today: date, config: NagConfig) -> dict[int, list[Line]]:
+    """Done items whose re-check day has come, by recipient: "is it still working?".
+
+    The owner is asked (else the incident owner), on the day and then every N days until the
+    re-check is recorded or the item is reopened.
+    """
+    reminders: dict[int, list[Line]] = {}
+    earlier = NagLine.objects.filter(
+        action_item=OuterRef("pk"),
+        reason=NagLine.Reason.RECHECK,
+        period__gte=OuterRef("recheck_on"),
+    )
+    rows = (
+        ActionItem.objects.filter(RECHECK_DUE, recheck_on__lte=today)
+        .annotate(
+            recipient=Case(
+                When(owner__is_active=True, then="owner_id"), default="incident__owner_id"
+            ),
+            nag_team=Coalesce("team_id", "incident__team_id"),
+            every=Coalesce(
+                "team__nag_every_days", "incident__team__nag_every_days", Value(config.every_days)
+            ),
+            last_nagged=Subquery(earlier.order_by("-period").values("period")[:1]),
+        )
+        .filter(_reachable("recipient", today))
+        .values_list(
+            "recipient", "pk", "title", "incident__number", "nag_team", "every", "last_nagged",
+            "recheck_on",
+        )
+    )  # fmt: skip
+    for recipient, pk, title, number, team_id, every, last_nagged, recheck_on in rows:
+        if last_nagged is not None and (today - last_nagged).days < every:
+            continue
+        reminders.setdefault(recipient, []).append(
+            Line(
+                reason=NagLine.Reason.RECHECK,
+                days_late=(today - recheck_on).days,
+                label=f"{REF_PREFIX}{number} {title}",
+                action_item_id=pk,
+                team_id=team_id,
+            )
+        )
+    return reminders
+
+
 def _digests(*, today: date, now: datetime, config: NagConfig) -> Iterator[Digest]:
     """Each person's reminders for today, in order of user id, read with one pass per kind."""
-    postmortems = _postmortem_reminders(today=today, now=now, config=config)
-    waiting = sorted(postmortems)
+    # Postmortems waiting and re-checks due: read whole (few), merged into the item pass.
+    waiting_lines = _postmortem_reminders(today=today, now=now, config=config)
+    for recipient, lines in _recheck_reminders(today=today, config=config).items():
+        waiting_lines.setdefault(recipient, []).extend(lines)
+    waiting = sorted(waiting_lines)
     rows = _overdue_item_rows(today=today, config=config).iterator(chunk_size=2000)
     for recipient, items in groupby(rows, key=itemgetter(0)):
         while waiting and waiting[0] < recipient:
             only = waiting.pop(0)
-            yield Digest(only, postmortems[only])
+            yield Digest(only, waiting_lines[only])
         if waiting and waiting[0] == recipient:
             waiting.pop(0)
         lines = [line for row in items if (line := _item_line(row, today))]
-        lines += postmortems.get(recipient, [])
+        lines += waiting_lines.get(recipient, [])
         if lines:
             yield Digest(recipient, lines)
     for only in waiting:
-        yield Digest(only, postmortems[only])
+        yield Digest(only, waiting_lines[only])
 
 
 @dataclass

@@ -10,16 +10,21 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from django.db import IntegrityError, transaction
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Case, Count, F, Q, QuerySet, Value, When
 
 from actions.models import ActionItem, WeeklyReview
 from incidents.models import Team
+from postmortems.models import AcceptedRisk
 
 PAGE_SIZE = 25
 UPCOMING_DAYS = 7
 STALE_DAYS = 14
 CLOSED_DAYS = 7
 OPEN = Q(status__in=ActionItem.OPEN_STATUSES)
+# Done, with a re-check date, and not re-checked since that date.
+RECHECK_DUE = Q(status=ActionItem.Status.DONE, recheck_on__isnull=False) & (
+    Q(rechecked_on__isnull=True) | Q(rechecked_on__lt=F("recheck_on"))
+)
 
 
 @dataclass(frozen=True)
@@ -62,6 +67,14 @@ GROUPS = (
         ("updated_at", "pk"),
     ),
     GroupSpec(
+        "recheck",
+        "Due for a re-check",
+        "Done, and the day to look again has come: is it still working? Say what you looked "
+        "at, or reopen it.",
+        "No finished work is waiting for a re-check.",
+        ("recheck_on", "pk"),
+    ),
+    GroupSpec(
         "closed",
         f"Closed in the last {CLOSED_DAYS} days",
         "Done or dropped, with what changed and whether it was worth it.",
@@ -78,9 +91,20 @@ def group_conditions(today: date, now: datetime) -> dict[str, Q]:
         "upcoming": OPEN & Q(due_date__gte=today, due_date__lte=today + timedelta(UPCOMING_DAYS)),
         "orphans": OPEN & (Q(owner__isnull=True) | Q(due_date__isnull=True)),
         "stale": OPEN & Q(updated_at__lt=now - timedelta(STALE_DAYS)),
+        "recheck": RECHECK_DUE & Q(recheck_on__lte=today),
         "closed": Q(status__in=ActionItem.CLOSED_STATUSES)
         & Q(closed_at__gte=now - timedelta(CLOSED_DAYS)),
     }
+
+
+# Low effort for high impact first, then high impact, then low effort, then the rest.
+QUICK_WINS_FIRST = "quick-wins"
+QUICK_WIN_RANK = Case(
+    When(impact=ActionItem.Level.HIGH, effort=ActionItem.Level.LOW, then=Value(0)),
+    When(impact=ActionItem.Level.HIGH, then=Value(1)),
+    When(effort=ActionItem.Level.LOW, then=Value(2)),
+    default=Value(3),
+)
 
 
 def owning_team(team: Team) -> Q:
@@ -89,8 +113,11 @@ def owning_team(team: Team) -> Q:
 
 
 def review_items(filters: dict) -> QuerySet:
-    """Action items narrowed by the review's filters: team, owner, severity, service."""
+    """Action items narrowed by the review's filters: team, owner, severity, service; and
+    ranked for "low effort, high impact first" when that order is chosen."""
     items = ActionItem.objects.all()
+    if filters.get("order") == QUICK_WINS_FIRST:
+        items = items.annotate(quick_win_order=QUICK_WIN_RANK)
     if "team" in filters:
         items = items.filter(owning_team(filters["team"]))
     if "owner" in filters:
@@ -104,7 +131,7 @@ def review_items(filters: dict) -> QuerySet:
 
 def review_counts(items: QuerySet, *, today: date, now: datetime) -> dict[str, int]:
     conditions = group_conditions(today, now)
-    relevant = OPEN | conditions["closed"]
+    relevant = OPEN | conditions["closed"] | conditions["recheck"]
     return items.filter(relevant).aggregate(
         open=Count("pk", filter=OPEN),
         **{key: Count("pk", filter=condition) for key, condition in conditions.items()},
@@ -129,10 +156,11 @@ def group_page(
 ) -> tuple[list[ActionItem], bool]:
     """One page of a group, and whether more follow: LIMIT and OFFSET, never the whole group."""
     start = (page - 1) * size
+    ranked = ("quick_win_order",) if "quick_win_order" in items.query.annotations else ()
     rows = (
         items.filter(group_conditions(today, now)[spec.key])
         .select_related("incident__severity", "owner", "team")
-        .order_by(*spec.order)
+        .order_by(*ranked, *spec.order)
     )
     found = list(rows[start : start + size + 1])
     return found[:size], len(found) > size
@@ -153,6 +181,22 @@ def review_groups(
         rows, more = group_page(items, spec, today=today, now=now, page=page, size=size)
         groups.append(Group(spec, counts[spec.key], rows, page, more))
     return groups
+
+
+def risks_to_revisit(filters: dict, *, today: date, size: int = PAGE_SIZE) -> list[AcceptedRisk]:
+    """Accepted risks whose day to look again has come or comes this week, soonest first.
+
+    Narrowed by team (the incident's) and service when those filters are set; one query.
+    """
+    risks = AcceptedRisk.objects.filter(revisit_on__lte=today + timedelta(UPCOMING_DAYS))
+    if "team" in filters:
+        risks = risks.filter(cause__postmortem__incident__team=filters["team"])
+    if "service" in filters:
+        risks = risks.filter(cause__postmortem__incident__services=filters["service"])
+    if "severity" in filters:
+        risks = risks.filter(cause__postmortem__incident__severity=filters["severity"])
+    risks = risks.select_related("accepted_by", "cause__postmortem__incident")
+    return list(risks.order_by("revisit_on", "pk")[:size])
 
 
 def week_of(day: date) -> date:

@@ -14,4 +14,5 @@ urlpatterns = [
     path("<int:pk>/update/", views.item_update, name="action-update"),
     path("<int:pk>/snooze/", views.item_snooze, name="action-snooze"),
     path("<int:pk>/ticket/", ticket_views.ticket_new, name="action-ticket-new"),
+    path("<int:pk>/recheck/", views.item_recheck, name="action-recheck"),
 ]

@@ -26,12 +26,18 @@ from actions.forms import (
     ActionItemForm,
     ActionItemUpdateForm,
     NagPreferenceForm,
+    RecheckForm,
     ReviewFilterForm,
     ReviewMeetingForm,
     SnoozeForm,
     WeeklyReviewForm,
 )
-from actions.items import action_item_history, action_item_snooze, action_item_update
+from actions.items import (
+    action_item_history,
+    action_item_recheck,
+    action_item_snooze,
+    action_item_update,
+)
 from actions.models import ActionItem, NagPreference, ReviewMeeting
 from actions.review import (
     GROUP_KEYS,
@@ -41,6 +47,7 @@ from actions.review import (
     review_counts,
     review_groups,
     review_items,
+    risks_to_revisit,
     week_of,
     weekly_review_mark,
 )
@@ -158,6 +165,7 @@ def _review_context(request, scope: ReviewScope, *, review_form=None) -> dict:
         "filter_form": scope.filter_form,
         "counts": counts,
         "groups": review_groups(scope.items, counts, today=scope.today, now=scope.now, pages=pages),
+        "risks": risks_to_revisit(scope.filters, today=scope.today),
         "query": scope.query,
         "today": scope.today,
         "team": team,
@@ -349,16 +357,72 @@ def item_snooze(request, pk: int):
     return redirect(item)
 
 
+def _recheck_form(item: ActionItem, data=None) -> RecheckForm:
+    return RecheckForm(
+        data, auto_id=f"recheck-{item.pk}-%s", initial={"base_version": item.version}
+    )
+
+
+@require_http_methods(["GET", "POST"])
+def item_recheck(request, pk: int):
+    """Answer "is it still working?" for a done item whose re-check day has come."""
+    item = _editable_item(request, pk)
+    today = timezone.localdate()
+    if not item.recheck_due(today):
+        message = "This item has no re-check due; it may have been re-checked already."
+        if request.htmx:
+            return _row(request, item, status=409, notice=message)
+        messages.info(request, message)
+        return redirect(item)
+    if request.method == "GET":
+        form = _recheck_form(item)
+        return render(request, f"{REVIEW}#recheck-form", {"item": item, "form": form})
+    form = _recheck_form(item, request.POST)
+    if not form.is_valid():
+        if request.htmx:
+            context = {"item": item, "form": form}
+            return render(request, f"{REVIEW}#recheck-form", context, status=422)
+        return _item_page(request, item, recheck_form=form, status=422)
+    result = action_item_recheck(
+        item=item,
+        still_working=form.cleaned_data["result"] == RecheckForm.WORKING,
+        note=form.cleaned_data["note"],
+        today=today,
+        base_version=form.cleaned_data["base_version"],
+        user=request.user,
+    )
+    if result.stale:
+        message = "Someone changed this item since you opened the form. Look again."
+        if request.htmx:
+            return _row(request, _item(request.user, pk), status=409, notice=message)
+        messages.error(request, message)
+        return redirect(item)
+    if request.htmx:
+        return _saved_row(request, pk)
+    messages.success(request, "Re-check recorded.")
+    return redirect(item)
+
+
 # One action item's own page ----------------------------------------------------------------
 
 
-def _item_page(request, item: ActionItem, *, form=None, snooze_form=None, status=200, **extra):
+def _item_page(
+    request,
+    item: ActionItem,
+    *,
+    form=None,
+    snooze_form=None,
+    recheck_form=None,
+    status=200,
+    **extra,
+):
     today = timezone.localdate()
     context = {
         "item": item,
         "today": today,
         "form": form or ActionItemForm(instance=item, initial={"base_version": item.version}),
         "snooze_form": snooze_form or _snooze_form(item, today=today),
+        "recheck_form": recheck_form or _recheck_form(item),
         "changes": action_item_history(item),
         "tracker_connection": connection_for(item),
         **extra,

@@ -3,7 +3,7 @@ from __future__ import annotations
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.db.models import Count
+from django.db.models import Count, Q
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods
@@ -72,12 +72,21 @@ def incident_list(request):
         .prefetch_related("services")
     )
     page = Paginator(incidents, INCIDENTS_PER_PAGE).get_page(request.GET.get("page"))
+    # Near misses are counted apart: they are the cheap lessons, not outages.
+    counts = incidents.order_by().aggregate(
+        incidents=Count("pk", filter=Q(near_miss=False), distinct=True),
+        near_misses=Count("pk", filter=Q(near_miss=True), distinct=True),
+    )
     query = request.GET.copy()
     query.pop("page", None)
     template = "incidents/incident_list.html"
     if request.htmx and not request.htmx.boosted:
         template += "#results"
-    return render(request, template, {"filters": filters, "page": page, "query": query.urlencode()})
+    return render(
+        request,
+        template,
+        {"filters": filters, "page": page, "query": query.urlencode(), "counts": counts},
+    )
 
 
 @require_http_methods(["GET", "POST"])

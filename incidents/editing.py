@@ -21,6 +21,7 @@ INCIDENT_FIELDS = (
     "owner",
     "team",
     "customer_facing",
+    "near_miss",
     "private",
 )
 TIMELINE_ENTRY_FIELDS = ("occurred_at", "kind", "text")

@@ -103,6 +103,7 @@ class IncidentCreateForm(forms.ModelForm):
             "team",
             "services",
             "customer_facing",
+            "near_miss",
             "private",
         ]
         field_classes = INCIDENT_FIELD_CLASSES
@@ -154,6 +155,7 @@ class IncidentHeaderForm(VersionedForm, forms.ModelForm):
             "team",
             "services",
             "customer_facing",
+            "near_miss",
             "private",
             "viewers",
         ]
@@ -200,6 +202,15 @@ class IncidentFilterForm(forms.Form):
     service = forms.ModelChoiceField(
         Service.objects.all(), required=False, empty_label="Any service"
     )
+    kind = forms.ChoiceField(
+        label="Kind",
+        choices=[
+            ("", "Any kind"),
+            ("incident", "Incidents"),
+            ("near-miss", "Near misses"),
+        ],
+        required=False,
+    )
 
     def filter(self, queryset):
         if not self.is_valid():
@@ -217,6 +228,8 @@ class IncidentFilterForm(forms.Form):
             queryset = queryset.filter(team=data["team"])
         if data["service"]:
             queryset = queryset.filter(services=data["service"])
+        if data["kind"]:
+            queryset = queryset.filter(near_miss=data["kind"] == "near-miss")
         return queryset
 
 

@@ -182,6 +182,12 @@ class Incident(models.Model):
         Team, null=True, blank=True, on_delete=models.SET_NULL, related_name="incidents"
     )
     customer_facing = models.BooleanField(default=False)
+    near_miss = models.BooleanField(
+        "near miss",
+        default=False,
+        help_text="Caught before anyone outside was affected: no customer impact, the same "
+        "write-up, counted apart from incidents.",
+    )
     private = models.BooleanField(
         default=False,
         help_text="Seen only by the incident owner, the responders, the owning team, the "
@@ -216,6 +222,10 @@ class Incident(models.Model):
             models.CheckConstraint(
                 condition=Q(resolved_at__isnull=True) | Q(resolved_at__gte=F("started_at")),
                 name="incident_resolved_after_start",
+            ),
+            models.CheckConstraint(
+                condition=~Q(near_miss=True, customer_facing=True),
+                name="incident_near_miss_not_customer_facing",
             ),
         ]
 
@@ -282,6 +292,11 @@ class Incident(models.Model):
             if value and self.started_at and value < self.started_at:
                 label = self._meta.get_field(field).verbose_name
                 errors[field] = f"The {label} time cannot be before the incident started."
+        if self.near_miss and self.customer_facing:
+            errors["near_miss"] = (
+                "A near miss reached no customer: untick Customer-facing, or record it as an "
+                "incident."
+            )
         if self.status in (self.Status.RESOLVED, self.Status.CLOSED) and not self.resolved_at:
             errors["resolved_at"] = "A resolved incident needs the time it was resolved."
         if errors:

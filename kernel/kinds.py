@@ -74,6 +74,9 @@ class BlockKind:
     prefetch: tuple = ()
     # An edit form shown in place of a table row spans this many columns.
     form_row_colspan: int | None = None
+    # Kinds whose lists show something of this kind's blocks (causes show the action items
+    # addressing them): open pages re-read those lists when a block of this kind changes.
+    refreshes: tuple[str, ...] = ()
 
     @property
     def editable(self) -> bool:

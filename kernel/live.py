@@ -40,6 +40,18 @@ def publish_on_commit(block: models.Model, action: str, user, **extra) -> None:
         return
     event = block_event(kind, block, action, user, **extra)
     document_event_on_commit(kind.incident_id(block), event)
+    for name in kind.refreshes:
+        # Not a change of that kind's blocks: "refresh" makes a page re-read their list. The
+        # version names this change, so a page tells two such refreshes apart.
+        refresh = {
+            **event,
+            "kind": name,
+            "id": 0,
+            "parent": None,
+            "action": "refresh",
+            "version": f"{kind.name}-{block.id}-{event['version']}-{action}",
+        }
+        document_event_on_commit(kind.incident_id(block), refresh)
 
 
 def document_event_on_commit(incident_id: int, event: dict) -> None:

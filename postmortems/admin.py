@@ -4,10 +4,12 @@ from simple_history.admin import SimpleHistoryAdmin
 from incidents.admin import VisibleIncidentsOnly
 from kernel.admin import delivery_log
 from postmortems.models import (
+    AcceptedRisk,
     Cause,
     CauseCategory,
     ConflictCopy,
     Postmortem,
+    PostmortemRequest,
     Publication,
     Section,
     ShareLink,
@@ -42,13 +44,27 @@ class WhyInline(admin.TabularInline):
     extra = 0
 
 
+class AcceptedRiskInline(admin.TabularInline):
+    model = AcceptedRisk
+    extra = 0
+    raw_id_fields = ["accepted_by"]
+    fields = ["accepted_by", "reason", "revisit_on", "position"]
+
+
 @admin.register(Cause)
 class CauseAdmin(VisibleIncidentsOnly, SimpleHistoryAdmin):
     incident_path = "postmortem__incident"
     list_display = ["statement", "kind", "category", "postmortem"]
     list_filter = ["category"]
     raw_id_fields = ["postmortem"]
-    inlines = [WhyInline]
+    inlines = [WhyInline, AcceptedRiskInline]
+
+
+@admin.register(AcceptedRisk)
+class AcceptedRiskAdmin(SimpleHistoryAdmin):
+    list_display = ["reason", "cause", "accepted_by", "revisit_on"]
+    list_filter = ["revisit_on"]
+    raw_id_fields = ["cause", "accepted_by"]
 
 
 @admin.register(CauseCategory)
@@ -117,3 +133,9 @@ class ShareLinkAdmin(VisibleIncidentsOnly, admin.ModelAdmin):
 
     def has_add_permission(self, request) -> bool:
         return False
+
+
+@admin.register(PostmortemRequest)
+class PostmortemRequestAdmin(admin.ModelAdmin):
+    list_display = ["postmortem", "requested_by", "created_at"]
+    raw_id_fields = ["postmortem", "requested_by"]

@@ -9,13 +9,17 @@ class PostmortemsConfig(AppConfig):
         from incidents.webhooks import register_webhook_event
         from kernel.delivery import register_topic
         from postmortems import access_events
+        from postmortems.coverage import accepted_risks, register_cover
         from postmortems.kinds import register_document_kinds
         from postmortems.outlines import postmortem_create
         from postmortems.publishing.summary import SUMMARY_TOPIC
+        from postmortems.requests import REQUEST_TOPIC
 
         register_document_kinds()
+        register_cover(accepted_risks)
         register_topic(SUMMARY_TOPIC)
         access_events.connect()
         register_webhook_event("postmortem.published", "A postmortem is published")
+        register_topic(REQUEST_TOPIC)
         # Every incident gets its postmortem document the moment it is opened.
         on_incident_opened(postmortem_create)

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from kernel.blocks import SaveResult, block_save, save_with_history
-from postmortems.models import Cause, ConflictCopy, Section, Why
+from postmortems.models import AcceptedRisk, Cause, ConflictCopy, Section, Why
 
 SECTION_FIELDS = ("body",)
 CAUSE_FIELDS = ("statement", "kind", "category")
 WHY_FIELDS = ("question", "answer", "evidence")
+RISK_FIELDS = ("accepted_by", "reason", "revisit_on")
 
 
 def section_update(section: Section, *, base_version: int, user, **changes) -> SaveResult:
@@ -25,6 +26,12 @@ def cause_update(cause: Cause, *, base_version: int, user, **changes) -> SaveRes
 def why_update(why: Why, *, base_version: int, user, **changes) -> SaveResult:
     return block_save(
         block=why, changes=changes, base_version=base_version, user=user, fields=WHY_FIELDS
+    )
+
+
+def accepted_risk_update(risk: AcceptedRisk, *, base_version: int, user, **changes) -> SaveResult:
+    return block_save(
+        block=risk, changes=changes, base_version=base_version, user=user, fields=RISK_FIELDS
     )
 
 

@@ -15,13 +15,22 @@ from incidents.forms import IncidentHeaderForm, NewTimelineEntryForm, TimelineEn
 from incidents.models import Incident, TimelineEntry
 from kernel.kinds import BlockKind, described, next_position, register
 from postmortems.editing import (
+    accepted_risk_update,
     cause_update,
     conflict_copy_keep,
     section_update,
     why_update,
 )
-from postmortems.forms import CauseForm, NewCauseForm, NewWhyForm, SectionForm, WhyForm
-from postmortems.models import Cause, ConflictCopy, Section, Why
+from postmortems.forms import (
+    AcceptedRiskForm,
+    CauseForm,
+    NewAcceptedRiskForm,
+    NewCauseForm,
+    NewWhyForm,
+    SectionForm,
+    WhyForm,
+)
+from postmortems.models import AcceptedRisk, Cause, ConflictCopy, Section, Why
 from postmortems.outlines import postmortem_sync_due
 
 DOCUMENT = "postmortems/document.html"
@@ -36,6 +45,14 @@ def _new_why(incident, request):
     cause_id = request.POST.get("cause") or request.GET.get("cause")
     cause = get_object_or_404(Cause, pk=cause_id or 0, postmortem__incident=incident)
     return Why(cause=cause, position=next_position(cause.whys.all()))
+
+
+def _new_risk(incident, request):
+    cause_id = request.POST.get("cause") or request.GET.get("cause")
+    if not str(cause_id or "").isdigit() or len(str(cause_id)) > 12:
+        cause_id = 0
+    cause = get_object_or_404(Cause, pk=cause_id, postmortem__incident=incident)
+    return AcceptedRisk(cause=cause, position=next_position(cause.accepted_risks.all()))
 
 
 def _cause_ids(incident):
@@ -62,6 +79,7 @@ INCIDENT = BlockKind(
         "owner_id",
         "team_id",
         "customer_facing",
+        "near_miss",
         "private",
     ),
     describe=lambda record: "Incident details",
@@ -140,7 +158,8 @@ CAUSE = BlockKind(
         Prefetch(
             "postmortem__causes",
             Cause.objects.select_related("category").prefetch_related(
-                Prefetch("whys", Why.objects.order_by("position", "id"))
+                Prefetch("whys", Why.objects.order_by("position", "id")),
+                Prefetch("accepted_risks", AcceptedRisk.objects.select_related("accepted_by")),
             ),
         ),
     ),
@@ -168,6 +187,30 @@ WHY = BlockKind(
     deletable=True,
 )
 
+RISK = BlockKind(
+    name="risk",
+    model=AcceptedRisk,
+    label="Accepted risk",
+    template=DOCUMENT,
+    partial="risk",
+    blocks=lambda incident: AcceptedRisk.objects.filter(
+        cause__postmortem__incident=incident
+    ).select_related("accepted_by"),
+    incident_id=lambda risk: risk.cause.postmortem.incident_id,
+    history=lambda incident: AcceptedRisk.history.filter(cause_id__in=_cause_ids(incident)),
+    tracked_fields=("accepted_by_id", "reason", "revisit_on"),
+    describe=lambda record: described("Accepted risk", record.reason),
+    form=AcceptedRiskForm,
+    update=accepted_risk_update,
+    new_form=NewAcceptedRiskForm,
+    new_block=_new_risk,
+    list_partial="cause",
+    parent="cause",
+    parent_field="cause_id",
+    siblings=lambda risk: AcceptedRisk.objects.filter(cause=risk.cause_id),
+    deletable=True,
+)
+
 # Kept for the record, never edited or reverted to: a conflict copy is resolved by choice.
 CONFLICT = BlockKind(
     name="conflict",
@@ -186,5 +229,5 @@ CONFLICT = BlockKind(
 
 
 def register_document_kinds() -> None:
-    for kind in (INCIDENT, ENTRY, SECTION, CAUSE, WHY, CONFLICT):
+    for kind in (INCIDENT, ENTRY, SECTION, CAUSE, WHY, RISK, CONFLICT):
         register(kind)

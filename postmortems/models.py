@@ -123,6 +123,65 @@ class Why(models.Model):
         return self.question[:80]
 
 
+class AcceptedRisk(models.Model):
+    """A conscious decision not to act on a cause for now: who took it, why, and when to look
+    at it again. With an action item, it is what makes a cause count as covered."""
+
+    cause = models.ForeignKey(Cause, on_delete=models.CASCADE, related_name="accepted_risks")
+    accepted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name="accepted by",
+        help_text="The person who decided the team lives with this risk for now.",
+    )
+    reason = models.TextField(
+        "why it is accepted",
+        max_length=2000,
+        help_text="What makes not acting reasonable: cost, likelihood, what limits the damage.",
+    )
+    revisit_on = models.DateField(
+        "look at it again on",
+        help_text="The day the decision comes back to the weekly review.",
+    )
+    position = models.PositiveIntegerField(default=0)
+    version = models.PositiveIntegerField(default=1, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["position", "id"]
+
+    def __str__(self) -> str:
+        return f"Accepted risk: {self.reason[:60]}"
+
+
+class PostmortemRequest(models.Model):
+    """Someone asking for a postmortem of an incident: recorded, and its owner is told.
+
+    Anyone who can see an incident may ask; the best person to call a review is often someone
+    who saw the problem without being in the middle of fixing it.
+    """
+
+    postmortem = models.ForeignKey(Postmortem, on_delete=models.CASCADE, related_name="requests")
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    reason = models.TextField(
+        "why a postmortem would help",
+        max_length=2000,
+        help_text="What you noticed, and what the team could learn from it.",
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"Postmortem asked for on {self.postmortem.incident.ref}"
+
+
 class Publication(models.Model):
     """One publishing of a postmortem: the stakeholders' version, frozen at that moment.
 

@@ -20,6 +20,7 @@ urlpatterns = [
     path("export.pdf", publish_views.export_pdf, name="export-pdf"),
     path("history/", views.history, name="history"),
     path("milestones/", milestone_views.milestones, name="milestones"),
+    path("ask/", views.ask_for_postmortem, name="ask-for-postmortem"),
     path("history/<str:kind>/<int:history_id>/revert/", views.revert, name="revert"),
     path("events/", live_views.document_events, name="document-events"),
     path("changes/", live_views.document_changes, name="document-changes"),

@@ -12,13 +12,22 @@ from django_htmx.http import reswap, retarget, trigger_client_event
 from hindsight.bus import get_bus
 from incidents.access import IncidentAccess, incident_access_audit
 from incidents.models import Incident
-from incidents.policy import can_edit, can_manage, require_edit, require_manage
+from incidents.policy import (
+    can_edit,
+    can_manage,
+    can_open_incident,
+    require_edit,
+    require_manage,
+)
 from kernel.blocks import block_create, block_delete, block_move
 from kernel.forms import MAX_VERSION
 from kernel.history import document_history, history_revert, history_runs
 from kernel.kinds import BlockKind, kind_named
 from kernel.live import document_channel
+from kernel.text import display_name
 from postmortems.document import document_context, document_for, incident_for
+from postmortems.forms import PostmortemRequestForm
+from postmortems.requests import postmortem_request
 
 DOCUMENT = "postmortems/document.html"
 HISTORY_RUNS_PER_PAGE = 40
@@ -101,6 +110,11 @@ def document(request, ref: str):
     context["last_event_id"] = last_event_id
     context["may_edit"] = can_edit(request.user, incident)
     context["may_manage"] = can_manage(request.user, incident)
+    if request.GET.get("actions") == "quick-wins" and "action_items" in context:
+        # Each item ranks itself (low effort and high impact first); the sort is stable, so
+        # items of one rank keep the order they were filed in.
+        context["action_items"].sort(key=lambda item: item.quick_win_rank)
+        context["quick_wins_first"] = True
     return render(request, DOCUMENT, context)
 
 
@@ -283,3 +297,29 @@ def revert(request, ref: str, kind: str, history_id: int):
     else:
         messages.error(request, outcome.message)
     return redirect("history", ref=incident.ref)
+
+
+@require_http_methods(["GET", "POST"])
+def ask_for_postmortem(request, ref: str):
+    """Anyone who can see the incident may ask for its postmortem; the owner is told."""
+    incident = incident_for(request.user, ref)
+    may_ask = can_open_incident(request.user)
+    form = PostmortemRequestForm(request.POST or None)
+    if request.method == "POST":
+        if not may_ask:
+            return HttpResponse("Viewers cannot ask for a postmortem.", status=403)
+        if form.is_valid():
+            _, told = postmortem_request(
+                incident=incident, user=request.user, reason=form.cleaned_data["reason"]
+            )
+            if told is not None:
+                messages.success(request, f"Asked. {display_name(told)} is told by e-mail.")
+            else:
+                messages.warning(
+                    request, "Asked and recorded, but nobody owns the incident to be told."
+                )
+            return redirect("ask-for-postmortem", ref=incident.ref)
+    asked = list(incident.postmortem.requests.select_related("requested_by"))
+    context = {"incident": incident, "form": form, "asked": asked, "may_ask": may_ask}
+    status = 422 if form.is_bound and form.errors else 200
+    return render(request, "postmortems/ask.html", context, status=status)

@@ -11,7 +11,7 @@ from django.utils import timezone
 from actions.models import ActionItem
 from incidents.models import Incident, Service, Severity, Team, TimelineEntry
 from incidents.opening import incident_open
-from postmortems.models import Cause, Why
+from postmortems.models import AcceptedRisk, Cause, Why
 
 _numbers = count(1)
 PASSWORD = "correct horse battery staple"
@@ -82,6 +82,14 @@ def cause(incident_: Incident, statement: str = "The pool ran dry", whys: int = 
     return made
 
 
+def accepted_risk(cause_: Cause, **fields) -> AcceptedRisk:
+    fields.setdefault("reason", "Too rare to be worth a second region this year")
+    fields.setdefault("revisit_on", timezone.localdate() + timedelta(days=90))
+    if "accepted_by" not in fields:
+        fields["accepted_by"] = cause_.postmortem.incident.owner or user()
+    return AcceptedRisk.objects.create(cause=cause_, **fields)
+
+
 def action_item(incident_: Incident, **fields) -> ActionItem:
     fields.setdefault("title", f"Fix thing {next(_numbers)}")
     return ActionItem.objects.create(incident=incident_, **fields)
@@ -108,9 +116,10 @@ def publishable(incident_: Incident, action_owner) -> Incident:
     incident_.status = Incident.Status.RESOLVED
     incident_.resolved_at = incident_.resolved_at or incident_.started_at + timedelta(minutes=50)
     incident_.save(update_fields=["status", "resolved_at"])
-    cause(incident_, "The connection pool ran dry under peak load", whys=2)
+    ran_dry = cause(incident_, "The connection pool ran dry under peak load", whys=2)
     action_item(
         incident_,
+        cause=ran_dry,
         title="Alert on pool saturation",
         owner=action_owner,
         due_date=timezone.localdate() + timedelta(days=14),

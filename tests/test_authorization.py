@@ -106,6 +106,8 @@ def expected(access: str, ok: int, rights: Rights) -> int:
         return 404
     if access == "read":
         return ok
+    if access == "ask":  # see it, and be someone who may open incidents
+        return ok if rights.opens else 403
     if access == "edit":
         return ok if rights.edits else 403
     if access == "manage":
@@ -151,6 +153,10 @@ ROWS: dict[str, dict[str, tuple]] = {
     "export-markdown": {"GET": ("read", 200, None)},
     "export-pdf": {"GET": ("read", 200, None)},
     "history": {"GET": ("read", 200, None)},
+    "ask-for-postmortem": {
+        "GET": ("read", 200, None),
+        "POST": ("ask", 302, {"reason": "Worth learning from"}),
+    },
     "milestones": {"GET": ("edit", 200, None), "POST": ("edit", 422, {})},
     "insights": {"GET": ("signed in", 200, None)},
     "insights-incidents": {"GET": ("signed in", 200, None)},
@@ -199,6 +205,8 @@ ROWS: dict[str, dict[str, tuple]] = {
     "action-row": {"GET": ("read", 200, None)},
     "action-update": {"GET": ("edit", 200, None), "POST": ("edit", 422, {})},
     "action-snooze": {"GET": ("edit", 200, None), "POST": ("edit", 422, {})},
+    # No re-check is due on the sample item: let in, then told so.
+    "action-recheck": {"GET": ("edit", 302, None), "POST": ("edit", 302, {})},
     "action-ticket-new": {"POST": ("edit", 302, {})},  # no tracker: back to the item, told why
     "stakeholder": {"GET": ("link", 200, None)},
     "stakeholder-content": {"GET": ("link", 200, None)},
@@ -302,6 +310,7 @@ class AuthorizationTable(TestCase):
             "action-update": objects["item"].pk,
             "action-snooze": objects["item"].pk,
             "action-ticket-new": objects["item"].pk,
+            "action-recheck": objects["item"].pk,
             "api-token-revoke": 999_999,
         }
         kind_of_block = {

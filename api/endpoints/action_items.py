@@ -64,6 +64,7 @@ class ItemOut(Schema):
     ticket_url: str
     outcome: str
     worth_it: str
+    evidence_url: str
     wont_do_reason: str
     version: int
     url: str
@@ -84,6 +85,7 @@ def item_out(item: ActionItem, today: date) -> dict:
         "ticket_url": item.ticket_url,
         "outcome": item.outcome,
         "worth_it": item.worth_it,
+        "evidence_url": item.evidence_url,
         "wont_do_reason": item.wont_do_reason,
         "version": item.version,
         "url": item.get_absolute_url(),
@@ -158,7 +160,8 @@ def item_read(request, item_id: Id):
 
 
 class ItemChange(Schema):
-    """Only the fields you send change. Done needs an outcome and worth_it; won't do a reason."""
+    """Only the fields you send change. Done needs an outcome, worth_it and an evidence link
+    (the change that shows it: pull request, runbook, alert, dashboard); won't do a reason."""
 
     version: Version | None = None
     status: ItemStatus | None = None
@@ -166,6 +169,7 @@ class ItemChange(Schema):
     due_date: Day | None = None
     outcome: str | None = text(5000, default=None)
     worth_it: WorthIt | None = None
+    evidence_url: str | None = Field(None, max_length=500, pattern=r"^https?://\S+$")
     wont_do_reason: str | None = text(2000, default=None)
 
 

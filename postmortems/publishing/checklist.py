@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from incidents.models import Incident, TimelineEntry
+from kernel.text import shorten
+from postmortems.coverage import uncovered_causes
 from postmortems.models import Postmortem
 from postmortems.publishing.reader import ROOT_CAUSE_KEY
 
@@ -48,6 +50,19 @@ def _resolved(incident: Incident) -> Check:
     )
 
 
+def _every_cause_covered(causes: list) -> Check:
+    uncovered = uncovered_causes(causes)
+    named = "; ".join(f"“{shorten(cause.statement, 80)}”" for cause in uncovered)
+    return Check(
+        "Every cause addressed by an action item or an accepted risk",
+        not uncovered,
+        f"File an action item for each of these causes, or accept its risk on purpose "
+        f"(who accepts it, why, when to look again): {named}."
+        if uncovered
+        else "",
+    )
+
+
 def resolution_offer(incident: Incident) -> TimelineEntry | None:
     """The Resolution entry whose time could mark the incident resolved, while it is not.
 
@@ -69,6 +84,7 @@ def publish_checklist(incident: Incident) -> list[Check]:
     with an owner and a due date.
     Quick (SEV3–SEV4): what happened, the root cause (in the section or as a cause), what fixed
     it, and an owner and due date on any action item filed. A small incident may need none.
+    Both: every cause stated is addressed by an action item or an accepted risk.
     `incident` should come from document_for_ref, so that nothing here queries again.
     """
     postmortem = incident.postmortem
@@ -102,6 +118,7 @@ def publish_checklist(incident: Incident) -> list[Check]:
                 f"Give {len(unowned)} action item{'s' if len(unowned) != 1 else ''} an owner "
                 "and a due date.",
             ),
+            _every_cause_covered(causes),
         ]
     answered = [cause for cause in causes if any(why.answer.strip() for why in cause.whys.all())]
     return [
@@ -142,6 +159,7 @@ def publish_checklist(incident: Incident) -> list[Check]:
             if not actions
             else "Give at least one action item both an owner and a due date.",
         ),
+        _every_cause_covered(causes),
     ]
 
 

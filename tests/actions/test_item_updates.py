@@ -112,9 +112,27 @@ def test_done_asks_what_changed_and_whether_it_was_worth_it(owner_client, item):
     html = response.content.decode()
     assert response.status_code == 422
     assert "Say what changed" in html and "Say whether it was worth it" in html
+    assert "Link the evidence" in html
+
+    for bad in ("not a link", "javascript:alert(1)", "ftp://files.example.com/x"):
+        response = update(
+            owner_client,
+            item,
+            status="done",
+            outcome="Pages at 80% of the pool",
+            worth_it="partly",
+            evidence_url=bad,
+        )
+        assert response.status_code == 422, bad
+        assert "Enter a valid URL" in response.content.decode()
 
     response = update(
-        owner_client, item, status="done", outcome="Pages at 80% of the pool", worth_it="partly"
+        owner_client,
+        item,
+        status="done",
+        outcome="Pages at 80% of the pool",
+        worth_it="partly",
+        evidence_url="https://grafana.example.com/d/pool",
     )
     assert response.status_code == 200
     item.refresh_from_db()
@@ -314,7 +332,12 @@ def test_the_postmortem_page_edits_the_new_fields(owner_client, owner, incident,
 
     saved = owner_client.post(
         url,
-        {**data, "outcome": "Pages before the pool is dry", "worth_it": "yes"},
+        {
+            **data,
+            "outcome": "Pages before the pool is dry",
+            "worth_it": "yes",
+            "evidence_url": "https://github.com/acme/shop/pull/7",
+        },
         headers=HTMX,
     )
     html = saved.content.decode()

@@ -71,7 +71,13 @@ def test_closing_needs_the_outcome_as_on_the_page(writer, items):
     assert "outcome" in refused.json()["detail"] and "worth_it" in refused.json()["detail"]
     done = writer.patch(
         f"/action-items/{item.pk}/",
-        {"version": 1, "status": "done", "outcome": "Alert added", "worth_it": "yes"},
+        {
+            "version": 1,
+            "status": "done",
+            "outcome": "Alert added",
+            "worth_it": "yes",
+            "evidence_url": "https://git.example.com/ops/alerts/pull/12",
+        },
     )
     assert done.status_code == 200
     item.refresh_from_db()

@@ -116,6 +116,7 @@ def test_a_team_walks_its_week_and_changes_items_in_place(
     shot(page, "action-review-done-needs-outcome")
     form.get_by_label("What changed").fill("Keys rotate monthly from the vault")
     form.get_by_label("Was it worth it?").select_option(label="Partly")
+    form.get_by_label("Evidence").fill("https://acme.atlassian.net/browse/PAY-112")
     form.get_by_role("button", name="Save").click()
     done = overdue.get_by_role("row").filter(has_text="Rotate the signing keys")
     expect(done).to_contain_text("Done")

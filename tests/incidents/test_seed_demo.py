@@ -9,7 +9,8 @@ from django.utils import timezone
 from actions.models import ActionItem
 from incidents.models import Incident
 from insights.demo import MARK, PER_QUARTER
-from postmortems.models import Postmortem, Publication
+from postmortems.coverage import uncovered_causes
+from postmortems.models import AcceptedRisk, Postmortem, Publication
 
 pytestmark = pytest.mark.django_db
 
@@ -18,17 +19,27 @@ def test_seed_demo_is_idempotent_and_realistic(capsys):
     call_command("seed_demo")
     call_command("seed_demo")
     assert "demo / demo" in capsys.readouterr().out
-    # Three told in full, and a year of smaller ones for the insights page.
-    assert Incident.objects.count() == 3 + 4 * PER_QUARTER
+    # Three told in full, a near miss whose postmortem someone asked for, and a year of
+    # smaller ones for the insights page.
+    assert Incident.objects.count() == 3 + 1 + 4 * PER_QUARTER
+    (near_miss,) = Incident.objects.filter(near_miss=True)
+    assert near_miss.postmortem.requests.count() == 1
     # django-axes needs the request a sign-in comes with.
     request = RequestFactory().post("/login/")
     assert authenticate(request, username="demo", password="demo") is not None
 
     outage = Incident.objects.get(title__contains="database connections exhausted")
-    assert outage.postmortem.causes.get().whys.count() == 5
+    assert outage.postmortem.causes.get(kind="primary").whys.count() == 5
+    # The review's craft: one cause covered by an accepted risk, one left uncovered, rated
+    # items, and a done item with its evidence whose re-check has come due.
+    assert AcceptedRisk.objects.filter(cause__postmortem=outage.postmortem).count() == 1
+    assert len(uncovered_causes(list(outage.postmortem.causes.all()))) == 1
+    assert outage.action_items.filter(impact="high", effort="low").exists()
+    done = outage.action_items.get(status="done")
+    assert done.evidence_url and done.recheck_due(timezone.localdate())
     told = Incident.objects.exclude(title__contains=MARK)
     assert told.filter(status__in=Incident.ACTIVE_STATUSES).count() == 1
-    assert told.filter(postmortem__template="quick").count() == 1
+    assert told.filter(postmortem__template="quick", near_miss=False).count() == 1
     statuses = set(ActionItem.objects.values_list("status", flat=True))
     assert statuses == {s.value for s in ActionItem.Status}
     assert any(item.is_overdue(timezone.localdate()) for item in ActionItem.objects.all())

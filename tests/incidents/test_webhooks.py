@@ -109,6 +109,7 @@ def test_closing_an_item_is_sent_once_and_editing_it_afterwards_is_not(owner, te
         status="done",
         outcome="Pool sized from traffic",
         worth_it="yes",
+        evidence_url="https://git.example.com/payments/api/pull/7",
     )
     action_item_update(
         result.block, base_version=result.block.version, user=owner, title="Size the pool"

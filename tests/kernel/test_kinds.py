@@ -37,6 +37,12 @@ SAMPLES = {
         "Why was there no alert?",
     ),
     "action": (lambda incident: factories.action_item(incident), "title", "Add alert", "Cap pool"),
+    "risk": (
+        lambda incident: factories.accepted_risk(factories.cause(incident)),
+        "reason",
+        "A second region costs more than a yearly hour of downtime.",
+        "The vendor fixes it next quarter.",
+    ),
 }
 
 
@@ -107,7 +113,9 @@ def full_round(kind, block, field, mine, theirs, *, owner_client, owner, inciden
     # (A change to the incident's details also tells open streams to ask again who may see it.)
     blocks = [e for _, e in events if e.get("type") != "access"]
     assert [(e["kind"], e["id"], e["action"], e["version"]) for e in blocks] == [
-        (kind.name, block.pk, "saved", 2)
+        (kind.name, block.pk, "saved", 2),
+        # Lists showing something of this kind (causes show their action items) are re-read.
+        *[(name, 0, "refresh", f"{kind.name}-{block.pk}-2-saved") for name in kind.refreshes],
     ]
 
     # Stale save from version 1: nothing is overwritten, and the form comes back as a conflict.

@@ -118,7 +118,12 @@ def test_a_version_that_breaks_todays_rules_is_not_reverted_to(owner_client, own
 
     item = ActionItem.objects.create(incident=incident, title="Old rules", status="done")
     action_item_update(
-        item, outcome="Pool alert live", worth_it="yes", base_version=item.version, user=owner
+        item,
+        outcome="Pool alert live",
+        worth_it="yes",
+        evidence_url="https://github.com/shop/api/pull/12",
+        base_version=item.version,
+        user=owner,
     )
     first = ActionItem.history.filter(id=item.pk).earliest()
 

@@ -66,7 +66,9 @@ def test_a_new_sev1_postmortem_lists_what_is_missing_in_words(incident):
     ]
     # Opening the incident wrote its detection entry.
     assert [check.need for check in checks if check.done] == [
-        "A timeline entry for when it was detected"
+        "A timeline entry for when it was detected",
+        # No cause is stated yet, so none is left uncovered.
+        "Every cause addressed by an action item or an accepted risk",
     ]
     todo = missing(checks)
     assert todo[1].startswith("Write “Incident summary”")
@@ -96,7 +98,9 @@ def test_a_cause_counts_only_with_an_answered_why(incident, owner):
     incident.postmortem.causes.all().delete()
     factories.cause(incident, "A cause nobody dug into yet")
     assert missing(publish_checklist(document_for_ref(incident.ref))) == [
-        "Answer at least one why of a cause."
+        "Answer at least one why of a cause.",
+        "File an action item for each of these causes, or accept its risk on purpose (who "
+        "accepts it, why, when to look again): “A cause nobody dug into yet”.",
     ]
 
 
@@ -150,10 +154,13 @@ def test_a_quick_postmortem_needs_less(owner):
     minor.save()
     write(minor, "what-happened", "Search results lagged by ten minutes.")
     write(minor, "fix", "Restarted the indexer; added a lag alert.")
-    factories.cause(minor, "The indexer stalled on a malformed document")
-    # No resolution entry, no whys and no action items needed for a small incident.
-    assert missing(publish_checklist(document_for_ref(minor.ref))) == []
-    factories.action_item(minor, title="Skip malformed documents")
+    stalled = factories.cause(minor, "The indexer stalled on a malformed document")
+    # No resolution entry and no whys needed for a small incident; its cause still needs an
+    # answer, an action or an accepted risk.
+    assert [c.need for c in publish_checklist(document_for_ref(minor.ref)) if not c.done] == [
+        "Every cause addressed by an action item or an accepted risk"
+    ]
+    factories.action_item(minor, title="Skip malformed documents", cause=stalled)
     assert missing(publish_checklist(document_for_ref(minor.ref))) == [
         "Give 1 action item an owner and a due date."
     ]

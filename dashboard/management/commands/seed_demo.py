@@ -15,6 +15,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from actions.models import ActionItem
+from dashboard.demo_review_craft import seed_review_craft
 from incidents.demo_response import seed_active_response
 from incidents.models import Incident, Service, Severity, Team, TimelineEntry
 from incidents.opening import incident_open
@@ -26,7 +27,11 @@ from postmortems.publishing.workflow import postmortem_publish, postmortem_submi
 DEFAULT_SEVERITIES = import_module("incidents.migrations.0002_default_severities").SEVERITIES
 DEMO_PASSWORD = "demo"
 CLOSING = {
-    "done": {"outcome": "Shipped, and checked in production.", "worth_it": "yes"},
+    "done": {
+        "outcome": "Shipped, and checked in production.",
+        "worth_it": "yes",
+        "evidence_url": "https://github.com/example/payment-service/pull/1240",
+    },
     "wont_do": {"wont_do_reason": "Too large for what it buys; the alerting covers the risk."},
 }
 PEOPLE = [
@@ -64,6 +69,7 @@ class Command(BaseCommand):
                 self.login_errors(people, teams, services, now),
             ]
             created += seed_year(now=now)
+            seed_review_craft(people, now)
         made = sum(1 for incident in created if incident is not None)
         self.stdout.write(f"Demo data ready ({made} incidents created this time).")
         self.stdout.write(
