@@ -74,6 +74,11 @@ class BlockKind:
     prefetch: tuple = ()
     # An edit form shown in place of a table row spans this many columns.
     form_row_colspan: int | None = None
+    # The text people write in this kind, which the page reads back to them with notes on
+    # wording that blames (see postmortems.blameless), and whether naming people belongs in it
+    # (a timeline says who did what; an analysis should not).
+    prose_fields: tuple[str, ...] = ()
+    names_expected: Callable[[models.Model], bool] = field(default=lambda block: True)
 
     @property
     def editable(self) -> bool:

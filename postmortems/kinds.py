@@ -14,6 +14,7 @@ from incidents.editing import incident_update, timeline_entry_update
 from incidents.forms import IncidentHeaderForm, NewTimelineEntryForm, TimelineEntryForm
 from incidents.models import Incident, TimelineEntry
 from kernel.kinds import BlockKind, described, next_position, register
+from postmortems.blameless import ANALYSIS_SECTIONS
 from postmortems.editing import (
     cause_update,
     conflict_copy_keep,
@@ -89,6 +90,8 @@ SECTION = BlockKind(
     merge_fields=("body",),
     autosave_field="body",
     keep_conflict=conflict_copy_keep,
+    prose_fields=("body",),
+    names_expected=lambda section: section.key not in ANALYSIS_SECTIONS,
     document_list="sections",
     document_rows=lambda incident: list(incident.postmortem.sections.all()),
     prefetch=("postmortem__sections",),
@@ -111,6 +114,7 @@ ENTRY = BlockKind(
     new_block=lambda incident, request: TimelineEntry(incident=incident, added_by=request.user),
     list_partial="timeline",
     deletable=True,
+    prose_fields=("text",),
     document_list="timeline",
     document_rows=lambda incident: list(incident.timeline.all()),
     prefetch=(Prefetch("timeline", TimelineEntry.objects.select_related("added_by")),),
@@ -132,6 +136,8 @@ CAUSE = BlockKind(
     new_form=NewCauseForm,
     new_block=_new_cause,
     list_partial="causes",
+    prose_fields=("statement",),
+    names_expected=lambda cause: False,
     siblings=lambda cause: Cause.objects.filter(postmortem=cause.postmortem_id),
     deletable=True,
     document_list="causes",
@@ -166,6 +172,8 @@ WHY = BlockKind(
     parent_field="cause_id",
     siblings=lambda why: Why.objects.filter(cause=why.cause_id),
     deletable=True,
+    prose_fields=("question", "answer", "evidence"),
+    names_expected=lambda why: False,
 )
 
 # Kept for the record, never edited or reverted to: a conflict copy is resolved by choice.

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
@@ -228,3 +230,78 @@ class ConflictCopy(models.Model):
         self.resolved_at = timezone.now()
         self._history_user = user
         self.save()
+
+
+class WordingRule(models.Model):
+    """A phrase an organisation wants pointed out while people write, beside the built-in ones.
+
+    The page shows `why` and `suggestion` beside the text; nothing is ever refused for it.
+    """
+
+    phrase = models.CharField(
+        max_length=200,
+        unique=True,
+        help_text="Words to point out, matched whole and in any case; end a word with * for any "
+        "ending (“blam*” finds blame, blamed, blaming).",
+    )
+    why = models.CharField(
+        max_length=300, help_text="Why these words get in the way of a blameless review."
+    )
+    suggestion = models.CharField(
+        max_length=300, help_text="What to write about instead, as a question or a hint."
+    )
+    active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["phrase"]
+
+    def __str__(self) -> str:
+        return self.phrase
+
+    def clean(self) -> None:
+        from django.core.exceptions import ValidationError
+
+        if not re.search(r"\w", self.phrase):
+            raise ValidationError({"phrase": "Give at least one word."})
+
+    def as_rule(self):
+        from postmortems.blameless import Rule
+
+        words = []
+        for word in self.phrase.split():
+            star = word.endswith("*")
+            words.append(re.escape(word.rstrip("*")) + (r"\w*" if star else ""))
+        return Rule(f"custom-{self.pk}", r"\s+".join(words), self.why, self.suggestion)
+
+
+class WordingAcknowledgement(models.Model):
+    """The owner read a note on a block's wording and decided the words may stay, and why.
+
+    A note is named by its rule and the words it found (`Note.key`), so it stays acknowledged
+    while those words stay, however the rest of the text changes.
+    """
+
+    postmortem = models.ForeignKey(
+        Postmortem, on_delete=models.CASCADE, related_name="wording_acknowledgements"
+    )
+    block_kind = models.CharField(max_length=40)
+    block_id = models.PositiveBigIntegerField()
+    note_key = models.CharField(max_length=300)
+    reason = models.CharField(max_length=500, blank=True)
+    acknowledged_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    acknowledged_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-acknowledged_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["postmortem", "block_kind", "block_id", "note_key"],
+                name="wording_acknowledgement_unique",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.note_key} on {self.block_kind} {self.block_id}"

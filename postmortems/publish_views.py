@@ -17,6 +17,7 @@ from django.views.decorators.http import require_GET, require_POST
 from django.views.decorators.vary import vary_on_headers
 
 from incidents.models import Incident
+from postmortems.blameless import NoSuchNote, document_notes, open_count, wording_acknowledge
 from postmortems.document import document_for_ref
 from postmortems.export import (
     PdfUnavailable,
@@ -56,7 +57,8 @@ def _managed_incident(request, ref: str) -> Incident:
 
 def _context(request, incident: Incident, **extra) -> dict:
     postmortem = incident.postmortem
-    checks = publish_checklist(incident)
+    wording = document_notes(incident)
+    checks = publish_checklist(incident, wording)
     emails, teams = summary_targets(incident)
     publications = list(postmortem.publications.select_related("published_by")[:10])
     deliveries = summary_deliveries(publications)
@@ -66,6 +68,8 @@ def _context(request, incident: Incident, **extra) -> dict:
         "incident": incident,
         "postmortem": postmortem,
         "checks": checks,
+        "wording": wording,
+        "wording_open": open_count(wording),
         "resolution_offer": resolution_offer(incident),
         "missing": missing(checks),
         "summary_emails": emails,
@@ -205,6 +209,37 @@ def publish_resolve(request, ref: str):
         return _render(request, incident, "review", status=409, refused=refused.message)
     when = resolved.resolved_at.isoformat(sep=" ", timespec="minutes")
     return _done(request, document_for_ref(ref), "review", f"Marked resolved at {when}.")
+
+
+@require_POST
+def wording_acknowledge_view(request, ref: str):
+    """The owner lets the words of one note stay, with a reason; recorded with who and when."""
+    incident = _managed_incident(request, ref)
+    try:
+        block_id = int(request.POST.get("block", ""))
+    except ValueError:
+        return _render(request, incident, "review", status=400, refused="Choose a note.")
+    reason = request.POST.get("reason", "").strip()
+    if len(reason) > 500 or "\x00" in reason:
+        return _render(
+            request,
+            incident,
+            "review",
+            status=400,
+            refused="Keep the reason under 500 characters of plain text.",
+        )
+    try:
+        wording_acknowledge(
+            incident=incident,
+            kind_name=request.POST.get("kind", ""),
+            block_id=block_id,
+            note_key=request.POST.get("note", ""),
+            reason=reason,
+            user=request.user,
+        )
+    except NoSuchNote as gone:
+        return _render(request, incident, "review", status=409, refused=str(gone))
+    return _done(request, document_for_ref(ref), "review", "Note acknowledged.")
 
 
 @require_POST

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from incidents.models import Incident, TimelineEntry
+from postmortems.blameless import BlockNotes, document_notes, open_count
 from postmortems.models import Postmortem
 from postmortems.publishing.reader import ROOT_CAUSE_KEY
 
@@ -59,7 +60,18 @@ def resolution_offer(incident: Incident) -> TimelineEntry | None:
     return max(entries, key=lambda entry: entry.occurred_at) if entries else None
 
 
-def publish_checklist(incident: Incident) -> list[Check]:
+def _wording(found: list[BlockNotes]) -> Check:
+    count = open_count(found)
+    return Check(
+        "No open notes on blaming words",
+        count == 0,
+        f"{count} note{'s' if count != 1 else ''} on wording "
+        f"{'are' if count != 1 else 'is'} open (names in the analysis, “human error”, "
+        "“should have known” ...): reword the text, or acknowledge each note below.",
+    )
+
+
+def publish_checklist(incident: Incident, wording: list[BlockNotes] | None = None) -> list[Check]:
     """What the postmortem must have before it goes out, per its outline.
 
     Both need the incident marked resolved with its resolved time, since the published version
@@ -69,8 +81,11 @@ def publish_checklist(incident: Incident) -> list[Check]:
     with an owner and a due date.
     Quick (SEV3–SEV4): what happened, the root cause (in the section or as a cause), what fixed
     it, and an owner and due date on any action item filed. A small incident may need none.
-    `incident` should come from document_for_ref, so that nothing here queries again.
+    Both ask that every note on wording that blames be reworded or acknowledged.
+    `incident` should come from document_for_ref, so that nothing here queries again;
+    `wording` is its document_notes when the caller has them already.
     """
+    wording_check = _wording(document_notes(incident) if wording is None else wording)
     postmortem = incident.postmortem
     sections = {section.key: section for section in postmortem.sections.all()}
     causes = list(postmortem.causes.all())
@@ -102,6 +117,7 @@ def publish_checklist(incident: Incident) -> list[Check]:
                 f"Give {len(unowned)} action item{'s' if len(unowned) != 1 else ''} an owner "
                 "and a due date.",
             ),
+            wording_check,
         ]
     answered = [cause for cause in causes if any(why.answer.strip() for why in cause.whys.all())]
     return [
@@ -142,6 +158,7 @@ def publish_checklist(incident: Incident) -> list[Check]:
             if not actions
             else "Give at least one action item both an owner and a due date.",
         ),
+        wording_check,
     ]
 
 

@@ -454,4 +454,29 @@ class Command(BaseCommand):
                 "We believe a certificate rotation at the identity provider is the trigger.",
             },
         )
+        self.blaming_words_draft(incident, people)
         return incident
+
+    def blaming_words_draft(self, incident, people):
+        """A draft analysis written in a hurry, so the notes on wording have something to say."""
+        self.sections(
+            incident,
+            people["demo"],
+            {
+                "contributing-factors": "The provider's rotation notice went to a shared inbox "
+                "nobody watches. Sam should have checked it, and the runbook was careless about "
+                "certificates.",
+            },
+        )
+        self.cause(
+            incident,
+            people["demo"],
+            "Human error: the new certificate was not loaded before the old one expired.",
+            [
+                (
+                    "Why was the certificate not loaded?",
+                    "Loading it is a manual step that someone forgot.",
+                    "",
+                )
+            ],
+        )
