@@ -9,7 +9,7 @@ from django.views.decorators.http import require_GET
 
 from hindsight.health import healthz
 from incidents import sign_in
-from postmortems import stakeholder_views
+from postmortems import image_views, stakeholder_views
 
 
 @login_not_required  # asked for by the sign-in page and stakeholder pages too
@@ -39,6 +39,11 @@ urlpatterns = [
         "s/<str:token>/content/",
         stakeholder_views.stakeholder_content,
         name="stakeholder-content",
+    ),
+    path(
+        "s/<str:token>/images/<int:pk>/",
+        image_views.stakeholder_image,
+        name="stakeholder-image",
     ),
     path("s/<str:token>/events/", stakeholder_views.stakeholder_events, name="stakeholder-events"),
 ]

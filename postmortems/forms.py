@@ -3,7 +3,7 @@ from __future__ import annotations
 from django import forms
 
 from kernel.forms import VersionedForm
-from postmortems.models import Cause, Section, Why
+from postmortems.models import Cause, Image, Section, Why
 
 
 class SectionForm(VersionedForm, forms.ModelForm):
@@ -53,3 +53,10 @@ class WhyForm(VersionedForm, forms.ModelForm):
 
 class NewWhyForm(WhyForm):
     base_version = None
+
+
+class ImageCaptionForm(VersionedForm, forms.ModelForm):
+    class Meta:
+        model = Image
+        fields = ["caption"]
+        help_texts = {"caption": "What the image shows, for readers and screen readers."}

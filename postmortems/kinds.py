@@ -13,6 +13,7 @@ from django.shortcuts import get_object_or_404
 from incidents.editing import incident_update, timeline_entry_update
 from incidents.forms import IncidentHeaderForm, NewTimelineEntryForm, TimelineEntryForm
 from incidents.models import Incident, TimelineEntry
+from kernel.blocks import updater
 from kernel.kinds import BlockKind, described, next_position, register
 from postmortems.blameless import ANALYSIS_SECTIONS
 from postmortems.editing import (
@@ -21,8 +22,15 @@ from postmortems.editing import (
     section_update,
     why_update,
 )
-from postmortems.forms import CauseForm, NewCauseForm, NewWhyForm, SectionForm, WhyForm
-from postmortems.models import Cause, ConflictCopy, Section, Why
+from postmortems.forms import (
+    CauseForm,
+    ImageCaptionForm,
+    NewCauseForm,
+    NewWhyForm,
+    SectionForm,
+    WhyForm,
+)
+from postmortems.models import Cause, ConflictCopy, Image, Section, Why
 from postmortems.outlines import postmortem_sync_due
 
 DOCUMENT = "postmortems/document.html"
@@ -176,6 +184,29 @@ WHY = BlockKind(
     names_expected=lambda why: False,
 )
 
+# A graph or screenshot shown with a section, a timeline entry or a why. Added by uploading
+# (postmortems.image_views), removed there too; its caption is edited like any block.
+IMAGE = BlockKind(
+    name="image",
+    model=Image,
+    label="Image",
+    template=DOCUMENT,
+    partial="image",
+    blocks=lambda incident: Image.objects.filter(postmortem__incident=incident),
+    incident_id=lambda image: image.postmortem.incident_id,
+    history=lambda incident: Image.history.filter(postmortem_id=incident.postmortem.pk),
+    tracked_fields=("caption",),
+    describe=lambda record: described("Image", record.caption or record.original_name),
+    aria_label=lambda image: f"Caption of {image.original_name or 'the image'}",
+    form=ImageCaptionForm,
+    update=updater(("caption",)),
+    prefetch=(
+        "postmortem__sections__images",
+        "timeline__images",
+        "postmortem__causes__whys__images",
+    ),
+)
+
 # Kept for the record, never edited or reverted to: a conflict copy is resolved by choice.
 CONFLICT = BlockKind(
     name="conflict",
@@ -194,5 +225,5 @@ CONFLICT = BlockKind(
 
 
 def register_document_kinds() -> None:
-    for kind in (INCIDENT, ENTRY, SECTION, CAUSE, WHY, CONFLICT):
+    for kind in (INCIDENT, ENTRY, SECTION, CAUSE, WHY, IMAGE, CONFLICT):
         register(kind)

@@ -5,9 +5,13 @@ from __future__ import annotations
 import re
 
 from django.conf import settings
+from django.core.files.storage import storages
 from django.core.serializers.json import DjangoJSONEncoder
+from django.core.signals import setting_changed
 from django.db import models
+from django.dispatch import receiver
 from django.utils import timezone
+from django.utils.functional import LazyObject, empty
 from simple_history.models import HistoricalRecords
 
 from incidents.models import Incident
@@ -305,3 +309,111 @@ class WordingAcknowledgement(models.Model):
 
     def __str__(self) -> str:
         return f"{self.note_key} on {self.block_kind} {self.block_id}"
+
+
+class ImageStorage(LazyObject):
+    """The "images" storage of STORAGES, looked up when first used (and again after a
+    settings change, so a test can point it at another backend)."""
+
+    def _setup(self):
+        self._wrapped = storages["images"]
+
+
+image_storage = ImageStorage()
+
+
+@receiver(setting_changed)
+def _image_storage_changed(*, setting, **kwargs) -> None:
+    if setting == "STORAGES":
+        image_storage._wrapped = empty
+
+
+def _image_storage():
+    return image_storage
+
+
+class Image(models.Model):
+    """A graph or screenshot shown with a section, a timeline entry or the evidence of a why.
+
+    The files live in the "images" storage (a folder under var/ or a private bucket) and are
+    only ever served through Hindsight, which asks who may see the incident first.
+    """
+
+    class Format(models.TextChoices):
+        PNG = "png", "PNG"
+        JPEG = "jpeg", "JPEG"
+        WEBP = "webp", "WebP"
+
+    postmortem = models.ForeignKey(Postmortem, on_delete=models.CASCADE, related_name="images")
+    # Exactly one of these: the block the image is shown with.
+    section = models.ForeignKey(
+        Section, null=True, blank=True, on_delete=models.CASCADE, related_name="images"
+    )
+    entry = models.ForeignKey(
+        "incidents.TimelineEntry",
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="images",
+    )
+    why = models.ForeignKey(
+        Why, null=True, blank=True, on_delete=models.CASCADE, related_name="images"
+    )
+    file = models.FileField(storage=_image_storage, upload_to="images/%Y/%m/", max_length=200)
+    thumbnail = models.FileField(
+        storage=_image_storage, upload_to="thumbnails/%Y/%m/", max_length=200
+    )
+    format = models.CharField(max_length=10, choices=Format)
+    width = models.PositiveIntegerField()
+    height = models.PositiveIntegerField()
+    size = models.PositiveBigIntegerField(help_text="Bytes.")
+    caption = models.CharField(
+        max_length=300,
+        blank=True,
+        help_text="What the image shows, for readers and screen readers.",
+    )
+    original_name = models.CharField(max_length=200, blank=True)
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    uploaded_at = models.DateTimeField(default=timezone.now)
+    version = models.PositiveIntegerField(default=1, editable=False)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["uploaded_at", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=(
+                    models.Q(section__isnull=False, entry__isnull=True, why__isnull=True)
+                    | models.Q(section__isnull=True, entry__isnull=False, why__isnull=True)
+                    | models.Q(section__isnull=True, entry__isnull=True, why__isnull=False)
+                ),
+                name="image_shown_with_one_block",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.caption or self.original_name or f"Image {self.pk}"
+
+    @property
+    def content_type(self) -> str:
+        return f"image/{self.format}"
+
+    @property
+    def extension(self) -> str:
+        return "jpg" if self.format == self.Format.JPEG else self.format
+
+    @property
+    def host(self) -> models.Model:
+        return self.section or self.entry or self.why
+
+    @property
+    def thumbnail_size(self) -> tuple[int, int]:
+        """The thumbnail's width and height (it fits 480 × 320, never enlarged)."""
+        scale = min(1.0, 480 / self.width, 320 / self.height)
+        return max(1, round(self.width * scale)), max(1, round(self.height * scale))

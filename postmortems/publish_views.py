@@ -23,7 +23,9 @@ from postmortems.export import (
     PdfUnavailable,
     export_filename,
     html_to_pdf,
+    image_files,
     markdown_export,
+    markdown_zip,
     paper_for,
     printable_html,
 )
@@ -301,8 +303,16 @@ def share_link_withdraw(request, ref: str, pk: int):
 @require_GET
 def export_markdown(request, ref: str):
     incident = document_for_ref(ref)
-    response = HttpResponse(markdown_export(incident), content_type="text/markdown; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="{export_filename(incident, "md")}"'
+    if image_files(incident):
+        # The Markdown links its images as images/<id>.<ext>: they travel together, zipped.
+        response = HttpResponse(markdown_zip(incident), content_type="application/zip")
+        name = export_filename(incident, "zip")
+    else:
+        response = HttpResponse(
+            markdown_export(incident), content_type="text/markdown; charset=utf-8"
+        )
+        name = export_filename(incident, "md")
+    response["Content-Disposition"] = f'attachment; filename="{name}"'
     return response
 
 

@@ -37,6 +37,12 @@ SAMPLES = {
         "Why was there no alert?",
     ),
     "action": (lambda incident: factories.action_item(incident), "title", "Add alert", "Cap pool"),
+    "image": (
+        lambda incident: factories.image(incident),
+        "caption",
+        "Error rate at 14:05",
+        "Pool size",
+    ),
 }
 
 
