@@ -57,8 +57,9 @@ def image_check(upload) -> CheckedImage:
     5. Decode it fully, so a truncated or corrupt file is refused now, not shown broken later.
     """
     limit = settings.HINDSIGHT_IMAGE_MAX_BYTES
-    if upload.size is not None and upload.size > limit:
-        raise ImageRefused(f"The image is {_mb(upload.size)}; the most it may be is {_mb(limit)}.")
+    size = getattr(upload, "size", None)
+    if size is not None and size > limit:
+        raise ImageRefused(f"The image is {_mb(size)}; the most it may be is {_mb(limit)}.")
     data = upload.read(limit + 1)
     if len(data) > limit:
         raise ImageRefused(f"The image is larger than {_mb(limit)}, the most it may be.")

@@ -272,3 +272,24 @@ def test_staff_publishing_over_open_notes_keeps_them_in_what_was_missing(inciden
 
 def test_every_kind_with_text_people_write_is_read(db):
     assert all(kind_named(name).prose_fields for name in ("section", "entry", "cause", "why"))
+
+
+def test_the_demo_draft_has_notes_to_reword_or_acknowledge(db):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    from incidents.models import Incident
+
+    call_command("seed_demo", stdout=StringIO())
+    draft = Incident.objects.get(title__startswith="Elevated login errors")
+
+    found = document_notes(document_for_ref(draft.ref))
+
+    assert {note.rule for block in found for note in block.notes} >= {
+        "name",
+        "should-have",
+        "careless",
+        "human-error",
+        "forgot",
+    }

@@ -305,3 +305,20 @@ def test_the_document_page_shows_images_in_a_fixed_number_of_queries(
     assert response.content.decode().count('class="block image"') == 5
     image_queries = [q for q in captured.captured_queries if "postmortems_image" in q["sql"]]
     assert len(image_queries) == 3  # one per kind of block they are shown with
+
+
+def test_the_demo_shows_a_graph_in_a_section_an_entry_and_a_why(db):
+    from django.core.management import call_command
+
+    call_command("seed_demo", stdout=io.StringIO())
+    call_command("seed_demo", stdout=io.StringIO())
+
+    images = Image.objects.all()
+    assert sorted(
+        bool(i.section_id) + 2 * bool(i.entry_id) + 4 * bool(i.why_id) for i in images
+    ) == [
+        1,
+        2,
+        4,
+    ]
+    assert all(image_storage.exists(image.thumbnail.name) for image in images)
