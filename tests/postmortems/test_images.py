@@ -322,3 +322,55 @@ def test_the_demo_shows_a_graph_in_a_section_an_entry_and_a_why(db):
         4,
     ]
     assert all(image_storage.exists(image.thumbnail.name) for image in images)
+
+
+def test_without_javascript_the_form_posts_and_comes_back_to_the_document(owner_client, incident):
+    section = Section.objects.get(postmortem__incident=incident, key="impact")
+    url = reverse("image-upload", args=[incident.ref, "section", section.pk])
+
+    added = owner_client.post(url, {"image": named(picture(), "g.png")}, follow=True)
+    refused = owner_client.post(url, {"image": named(b"GIF89a", "g.png")}, follow=True)
+
+    assert added.redirect_chain[0][0] == f"{incident.get_absolute_url()}#section-{section.pk}"
+    assert "Image added." in added.content.decode()
+    assert "This file is not an image" in refused.content.decode()
+    assert Image.objects.count() == 1
+
+
+@pytest.mark.parametrize(
+    ("kind", "pk", "data", "status"),
+    [
+        ("action", 1, {}, 404),
+        ("section", 999_999, {}, 404),
+        ("section", None, {}, 400),
+        ("section", None, {"caption": "x" * 301}, 400),
+        ("section", None, {"caption": "a\x00b"}, 400),
+    ],
+)
+def test_bad_upload_requests_answer_in_words(owner_client, incident, kind, pk, data, status):
+    section = Section.objects.get(postmortem__incident=incident, key="impact")
+    url = reverse("image-upload", args=[incident.ref, kind, pk or section.pk])
+    if "caption" in data:
+        data = {**data, "image": named(picture(), "g.png")}
+
+    response = owner_client.post(url, data, headers=XHR)
+
+    assert response.status_code == status
+    assert not Image.objects.exists()
+
+
+def test_removing_an_image_keeps_it_in_the_history(owner_client, incident):
+    upload(owner_client, incident, picture(), "g.png", caption="Pool")
+    image = Image.objects.get()
+
+    stale = owner_client.post(
+        reverse("image-remove", args=[incident.ref, image.pk]), {"base_version": 0}
+    )
+    removed = owner_client.post(
+        reverse("image-remove", args=[incident.ref, image.pk]), {"base_version": image.version}
+    )
+
+    assert stale.status_code == 409
+    assert removed.status_code == 200
+    assert not Image.objects.exists()
+    assert Image.history.filter(id=image.pk, history_type="-").exists()
