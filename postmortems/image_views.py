@@ -91,7 +91,9 @@ def image_remove(request, ref: str, pk: int):
     host_kind = next(name for name, field in HOST_FIELDS.items() if getattr(image, f"{field}_id"))
     result = block_delete(block=image, base_version=base_version, user=request.user)
     if result.stale:
-        return HttpResponse("Someone changed this image's caption; look again.", status=409)
+        # Its caption changed since the page was loaded: show the images as they are now, to
+        # look at again before removing.
+        return _images_response(request, incident, host_kind, host, status=409)
     return _images_response(request, incident, host_kind, host)
 
 

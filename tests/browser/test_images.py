@@ -71,6 +71,9 @@ def test_an_image_uploads_with_progress_and_shows_in_the_document(
     expect(impact.get_by_role("status")).to_have_text("Image added.")
     figure = impact.get_by_role("img", name="Checkout error rate, 14:00–15:00")
     expect(figure).to_be_visible()
+    page.wait_for_function(
+        "img => img.complete && img.naturalWidth > 0", arg=figure.element_handle()
+    )
     assert figure.evaluate("img => img.naturalWidth") == 480  # the thumbnail, served by the app
     accessible(page)
     shot(page, "images-document-laptop")
