@@ -9,7 +9,7 @@ from __future__ import annotations
 import base64
 import binascii
 import logging
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated
 
 from django.core.exceptions import RequestDataTooBig
@@ -41,7 +41,8 @@ EARLIEST_YEAR, LATEST_YEAR = 1970, 2999
 def _sane_time(value: datetime) -> datetime:
     if not EARLIEST_YEAR <= value.year <= LATEST_YEAR:
         raise ValueError(f"give a time between the years {EARLIEST_YEAR} and {LATEST_YEAR}")
-    return value
+    # PostgreSQL takes offsets up to 15:59 while ISO 8601 allows any: a moment is stored in UTC.
+    return value.astimezone(UTC)
 
 
 Moment = Annotated[AwareDatetime, AfterValidator(_sane_time)]

@@ -203,12 +203,47 @@ STATIC_ROOT = VAR_DIR / "static"
 # WhiteNoise warns on every start when the collected-static folder does not exist yet.
 STATIC_ROOT.mkdir(parents=True, exist_ok=True)
 WHITENOISE_USE_FINDERS = DEBUG
+
+
+def image_storage() -> dict:
+    """Where graphs and screenshots pasted into postmortems are kept.
+
+    With HINDSIGHT_IMAGES_S3_BUCKET, an S3-compatible bucket (django-storages; credentials from
+    AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY or the instance's role). The bucket stays private:
+    images are only ever served through Hindsight, which asks who may see the incident, never
+    by a bucket URL. Otherwise files under var/images.
+    """
+    bucket = envstr("HINDSIGHT_IMAGES_S3_BUCKET")
+    if not bucket:
+        return {
+            "BACKEND": "django.core.files.storage.FileSystemStorage",
+            "OPTIONS": {"location": str(VAR_DIR / "images"), "base_url": "/no-public-url/"},
+        }
+    return {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": bucket,
+            "endpoint_url": envstr("HINDSIGHT_IMAGES_S3_ENDPOINT") or None,
+            "region_name": envstr("HINDSIGHT_IMAGES_S3_REGION") or None,
+            "default_acl": None,
+            "querystring_auth": True,
+            "file_overwrite": False,
+        },
+    }
+
+
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    "images": image_storage(),
 }
+# Graphs and screenshots: the largest file taken, and the most pixels a file may unpack to
+# (a small file can hold a huge image, meant to exhaust memory when it is opened).
+HINDSIGHT_IMAGE_MAX_BYTES = envint("HINDSIGHT_IMAGE_MAX_BYTES", 8 * 1024 * 1024)
+HINDSIGHT_IMAGE_MAX_PIXELS = envint("HINDSIGHT_IMAGE_MAX_PIXELS", 40_000_000)
 
-# Requests with a body larger than this are refused before a view sees them.
+# Requests with a body larger than this are refused before a view sees them (uploaded files
+# are not counted: the image upload checks its own limit).
 DATA_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 
 

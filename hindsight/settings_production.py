@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from hindsight.env import envbool, envint, envstr
 from hindsight.settings import *  # noqa: F403
-from hindsight.settings import DATABASES, mailers
+from hindsight.settings import DATABASES, image_storage, mailers
 
 DEBUG = False
 SECRET_KEY = envstr("DJANGO_SECRET_KEY")
@@ -33,6 +33,7 @@ SECURE_REFERRER_POLICY = "same-origin"
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
+    "images": image_storage(),
 }
 WHITENOISE_USE_FINDERS = False
 

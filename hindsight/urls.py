@@ -12,7 +12,7 @@ from api.chat_views import chat_import
 from api.routes import api_urls
 from hindsight.health import healthz
 from incidents import sign_in
-from postmortems import stakeholder_views
+from postmortems import image_views, stakeholder_views
 from search.views import search_page
 
 
@@ -52,6 +52,11 @@ urlpatterns = [
         "s/<str:token>/content/",
         stakeholder_views.stakeholder_content,
         name="stakeholder-content",
+    ),
+    path(
+        "s/<str:token>/images/<int:pk>/",
+        image_views.stakeholder_image,
+        name="stakeholder-image",
     ),
     path("s/<str:token>/events/", stakeholder_views.stakeholder_events, name="stakeholder-events"),
 ]

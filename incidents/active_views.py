@@ -53,6 +53,8 @@ def _incident(request, ref: str, *, ask=policy.can_view) -> Incident:
     ).prefetch_related(
         "responders",
         Prefetch("timeline", TimelineEntry.objects.select_related("added_by")),
+        # The timeline partial shows each entry's images (the document registers them).
+        "timeline__images",
         Prefetch(
             "status_updates",
             StatusUpdate.objects.select_related("author").order_by("-posted_at", "-id"),

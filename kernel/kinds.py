@@ -77,6 +77,11 @@ class BlockKind:
     # Kinds whose lists show something of this kind's blocks (causes show the action items
     # addressing them): open pages re-read those lists when a block of this kind changes.
     refreshes: tuple[str, ...] = ()
+    # The text people write in this kind, which the page reads back to them with notes on
+    # wording that blames (see postmortems.blameless), and whether naming people belongs in it
+    # (a timeline says who did what; an analysis should not).
+    prose_fields: tuple[str, ...] = ()
+    names_expected: Callable[[models.Model], bool] = field(default=lambda block: True)
 
     @property
     def editable(self) -> bool:

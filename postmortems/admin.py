@@ -14,6 +14,8 @@ from postmortems.models import (
     Section,
     ShareLink,
     Why,
+    WordingAcknowledgement,
+    WordingRule,
 )
 from postmortems.publishing.summary import SUMMARY_TOPIC
 
@@ -139,3 +141,19 @@ class ShareLinkAdmin(VisibleIncidentsOnly, admin.ModelAdmin):
 class PostmortemRequestAdmin(admin.ModelAdmin):
     list_display = ["postmortem", "requested_by", "created_at"]
     raw_id_fields = ["postmortem", "requested_by"]
+
+
+@admin.register(WordingRule)
+class WordingRuleAdmin(admin.ModelAdmin):
+    """Phrases pointed out beside the text as people write, besides the built-in ones."""
+
+    list_display = ["phrase", "why", "active"]
+    list_filter = ["active"]
+    search_fields = ["phrase", "why", "suggestion"]
+
+
+@admin.register(WordingAcknowledgement)
+class WordingAcknowledgementAdmin(admin.ModelAdmin):
+    list_display = ["note_key", "postmortem", "block_kind", "acknowledged_by", "acknowledged_at"]
+    raw_id_fields = ["postmortem"]
+    readonly_fields = ["acknowledged_by", "acknowledged_at"]

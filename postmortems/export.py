@@ -7,10 +7,13 @@ document exports to the same file whoever downloads it.
 
 from __future__ import annotations
 
+import base64
+import io
 import logging
 import os
 import subprocess
 import tempfile
+import zipfile
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -21,7 +24,11 @@ from django.template.loader import render_to_string
 from incidents.models import Incident
 from kernel.templatetags.blocks import duration
 from postmortems.picture import picture_context
-from postmortems.publishing.reader import reader_document, reader_document_for_display
+from postmortems.publishing.reader import (
+    reader_document,
+    reader_document_for_display,
+    with_image_sources,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -54,10 +61,18 @@ def _indented(text: str, spaces: int) -> str:
     return ("\n" + pad).join((text or "").replace("\r\n", "\n").strip().split("\n"))
 
 
+def _image_line(image: dict) -> str:
+    caption = " ".join((image["caption"] or "Image").replace("]", ")").split())
+    return f"![{caption}](images/{image['file']})"
+
+
 def _section_lines(section: dict) -> list[str]:
     marker = " _(internal)_" if section["internal"] else ""
     body = section["body"].replace("\r\n", "\n").strip()
-    return [f"## {section['title']}{marker}", "", body or NOT_WRITTEN, ""]
+    images = [_image_line(image) for image in section.get("images", [])]
+    return [f"## {section['title']}{marker}", "", body or NOT_WRITTEN, ""] + (
+        ["\n\n".join(images), ""] if images else []
+    )
 
 
 def _facts(doc: dict, postmortem_status: str) -> list[list[str]]:
@@ -93,6 +108,8 @@ def _cause_lines(number: int, cause: dict) -> list[str]:
             lines.append(f"   - **Because:** {_indented(why['answer'], 5)}")
         if why["evidence"].strip():
             lines.append(f"   - **Evidence:** {_indented(why['evidence'], 5)}")
+        for image in why.get("images", []):
+            lines.append(f"   - {_image_line(image)}")
     if cause["whys"]:
         lines.append("")
     return lines
@@ -129,6 +146,13 @@ def markdown_export(incident: Incident) -> str:
     else:
         lines.append("_No timeline entries._")
     lines.append("")
+    pictured = [entry for entry in doc["timeline"] if entry.get("images")]
+    if pictured:
+        lines += ["### Images in the timeline", ""]
+        for entry in pictured:
+            for image in entry["images"]:
+                lines.append(f"- {_utc(entry['occurred_at'])}: {_image_line(image)}")
+        lines.append("")
     if doc["root_cause"]:
         lines += _section_lines(doc["root_cause"])
     if doc["causes"]:
@@ -155,6 +179,27 @@ def markdown_export(incident: Incident) -> str:
     else:
         lines.append("_No action items._")
     return "\n".join(lines).rstrip() + "\n"
+
+
+def image_files(incident: Incident) -> list:
+    """The postmortem's images, to go beside its Markdown as images/<id>.<ext>."""
+    from postmortems.models import Image
+
+    return list(Image.objects.filter(postmortem__incident=incident).order_by("pk"))
+
+
+def markdown_zip(incident: Incident) -> bytes:
+    """The Markdown and, under images/, each image it shows, as one zip file."""
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr(export_filename(incident, "md"), markdown_export(incident))
+        for image in image_files(incident):
+            with image.file.storage.open(image.file.name, "rb") as stored:
+                # Images are compressed already; deflating them again only costs time.
+                archive.writestr(
+                    f"images/{image.pk}.{image.extension}", stored.read(), zipfile.ZIP_STORED
+                )
+    return out.getvalue()
 
 
 def export_filename(incident: Incident, extension: str) -> str:
@@ -196,6 +241,7 @@ def printable_html(incident: Incident, *, paper: str = "A4") -> str:
     """A self-contained page (styles inline, no script, nothing fetched) for Chromium to print."""
     css_path = finders.find("css/hindsight.css")
     doc = reader_document_for_display(reader_document(incident, for_stakeholders=False))
+    doc = with_image_sources(doc, _embedded_image)
     return render_to_string(
         "postmortems/stakeholder.html",
         {
@@ -206,6 +252,21 @@ def printable_html(incident: Incident, *, paper: str = "A4") -> str:
             "postmortem_status": incident.postmortem.get_status_display(),
         },
     )
+
+
+def _embedded_image(image: dict) -> str:
+    """The image inside the page itself: Chromium prints it without asking anyone for it."""
+    from postmortems.models import Image
+
+    stored = Image.objects.filter(pk=image["id"]).first()
+    if stored is None:
+        return ""
+    try:
+        with stored.file.storage.open(stored.file.name, "rb") as handle:
+            data = handle.read()
+    except OSError:
+        return ""
+    return f"data:{stored.content_type};base64,{base64.b64encode(data).decode()}"
 
 
 def html_to_pdf(html: str) -> bytes:

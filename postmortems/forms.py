@@ -9,7 +9,7 @@ from django.utils import timezone
 from incidents.forms import PersonChoiceField
 from kernel.forms import VersionedForm
 from kernel.widgets import IsoDateField
-from postmortems.models import AcceptedRisk, Cause, PostmortemRequest, Section, Why
+from postmortems.models import AcceptedRisk, Cause, Image, PostmortemRequest, Section, Why
 
 # A risk accepted for longer than this is never looked at again by anyone who took it.
 REVISIT_MAX_DAYS = 2 * 366
@@ -111,3 +111,10 @@ class PostmortemRequestForm(forms.ModelForm):
     def __init__(self, *args, **kwargs):
         kwargs.setdefault("label_suffix", "")
         super().__init__(*args, **kwargs)
+
+
+class ImageCaptionForm(VersionedForm, forms.ModelForm):
+    class Meta:
+        model = Image
+        fields = ["caption"]
+        help_texts = {"caption": "What the image shows, for readers and screen readers."}

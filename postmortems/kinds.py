@@ -13,7 +13,9 @@ from django.shortcuts import get_object_or_404
 from incidents.editing import incident_update, timeline_entry_update
 from incidents.forms import IncidentHeaderForm, NewTimelineEntryForm, TimelineEntryForm
 from incidents.models import Incident, TimelineEntry
+from kernel.blocks import updater
 from kernel.kinds import BlockKind, described, next_position, register
+from postmortems.blameless import ANALYSIS_SECTIONS
 from postmortems.editing import (
     accepted_risk_update,
     cause_update,
@@ -24,13 +26,14 @@ from postmortems.editing import (
 from postmortems.forms import (
     AcceptedRiskForm,
     CauseForm,
+    ImageCaptionForm,
     NewAcceptedRiskForm,
     NewCauseForm,
     NewWhyForm,
     SectionForm,
     WhyForm,
 )
-from postmortems.models import AcceptedRisk, Cause, ConflictCopy, Section, Why
+from postmortems.models import AcceptedRisk, Cause, ConflictCopy, Image, Section, Why
 from postmortems.outlines import postmortem_sync_due
 
 DOCUMENT = "postmortems/document.html"
@@ -107,6 +110,8 @@ SECTION = BlockKind(
     merge_fields=("body",),
     autosave_field="body",
     keep_conflict=conflict_copy_keep,
+    prose_fields=("body",),
+    names_expected=lambda section: section.key not in ANALYSIS_SECTIONS,
     document_list="sections",
     document_rows=lambda incident: list(incident.postmortem.sections.all()),
     prefetch=("postmortem__sections",),
@@ -129,6 +134,7 @@ ENTRY = BlockKind(
     new_block=lambda incident, request: TimelineEntry(incident=incident, added_by=request.user),
     list_partial="timeline",
     deletable=True,
+    prose_fields=("text",),
     document_list="timeline",
     document_rows=lambda incident: list(incident.timeline.all()),
     prefetch=(Prefetch("timeline", TimelineEntry.objects.select_related("added_by")),),
@@ -150,6 +156,8 @@ CAUSE = BlockKind(
     new_form=NewCauseForm,
     new_block=_new_cause,
     list_partial="causes",
+    prose_fields=("statement",),
+    names_expected=lambda cause: False,
     siblings=lambda cause: Cause.objects.filter(postmortem=cause.postmortem_id),
     deletable=True,
     document_list="causes",
@@ -185,6 +193,31 @@ WHY = BlockKind(
     parent_field="cause_id",
     siblings=lambda why: Why.objects.filter(cause=why.cause_id),
     deletable=True,
+    prose_fields=("question", "answer", "evidence"),
+    names_expected=lambda why: False,
+)
+
+# A graph or screenshot shown with a section, a timeline entry or a why. Added by uploading
+# (postmortems.image_views), removed there too; its caption is edited like any block.
+IMAGE = BlockKind(
+    name="image",
+    model=Image,
+    label="Image",
+    template=DOCUMENT,
+    partial="image",
+    blocks=lambda incident: Image.objects.filter(postmortem__incident=incident),
+    incident_id=lambda image: image.postmortem.incident_id,
+    history=lambda incident: Image.history.filter(postmortem_id=incident.postmortem.pk),
+    tracked_fields=("caption",),
+    describe=lambda record: described("Image", record.caption or record.original_name),
+    aria_label=lambda image: f"Caption of {image.original_name or 'the image'}",
+    form=ImageCaptionForm,
+    update=updater(("caption",)),
+    prefetch=(
+        "postmortem__sections__images",
+        "timeline__images",
+        "postmortem__causes__whys__images",
+    ),
 )
 
 RISK = BlockKind(
@@ -229,5 +262,5 @@ CONFLICT = BlockKind(
 
 
 def register_document_kinds() -> None:
-    for kind in (INCIDENT, ENTRY, SECTION, CAUSE, WHY, RISK, CONFLICT):
+    for kind in (INCIDENT, ENTRY, SECTION, CAUSE, WHY, RISK, IMAGE, CONFLICT):
         register(kind)

@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import re
+
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.files.storage import storages
 from django.core.serializers.json import DjangoJSONEncoder
+from django.core.signals import setting_changed
 from django.db import models
+from django.dispatch import receiver
 from django.utils import timezone
+from django.utils.functional import LazyObject, empty
 from simple_history.models import HistoricalRecords
 
 from incidents.models import Incident
@@ -329,3 +335,186 @@ class ConflictCopy(models.Model):
         self.resolved_at = timezone.now()
         self._history_user = user
         self.save()
+
+
+class WordingRule(models.Model):
+    """A phrase an organisation wants pointed out while people write, beside the built-in ones.
+
+    The page shows `why` and `suggestion` beside the text; nothing is ever refused for it.
+    """
+
+    phrase = models.CharField(
+        max_length=200,
+        unique=True,
+        help_text="Words to point out, matched whole and in any case; end a word with * for any "
+        "ending (“blam*” finds blame, blamed, blaming).",
+    )
+    why = models.CharField(
+        max_length=300, help_text="Why these words get in the way of a blameless review."
+    )
+    suggestion = models.CharField(
+        max_length=300, help_text="What to write about instead, as a question or a hint."
+    )
+    active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["phrase"]
+
+    def __str__(self) -> str:
+        return self.phrase
+
+    def clean(self) -> None:
+        from django.core.exceptions import ValidationError
+
+        if not re.search(r"\w", self.phrase):
+            raise ValidationError({"phrase": "Give at least one word."})
+
+    def as_rule(self):
+        from postmortems.blameless import Rule
+
+        words = []
+        for word in self.phrase.split():
+            star = word.endswith("*")
+            words.append(re.escape(word.rstrip("*")) + (r"\w*" if star else ""))
+        return Rule(f"custom-{self.pk}", r"\s+".join(words), self.why, self.suggestion)
+
+
+class WordingAcknowledgement(models.Model):
+    """The owner read a note on a block's wording and decided the words may stay, and why.
+
+    A note is named by its rule and the words it found (`Note.key`), so it stays acknowledged
+    while those words stay, however the rest of the text changes.
+    """
+
+    postmortem = models.ForeignKey(
+        Postmortem, on_delete=models.CASCADE, related_name="wording_acknowledgements"
+    )
+    block_kind = models.CharField(max_length=40)
+    block_id = models.PositiveBigIntegerField()
+    note_key = models.CharField(max_length=300)
+    reason = models.CharField(max_length=500, blank=True)
+    acknowledged_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    acknowledged_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-acknowledged_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["postmortem", "block_kind", "block_id", "note_key"],
+                name="wording_acknowledgement_unique",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.note_key} on {self.block_kind} {self.block_id}"
+
+
+class ImageStorage(LazyObject):
+    """The "images" storage of STORAGES, looked up when first used (and again after a
+    settings change, so a test can point it at another backend)."""
+
+    def _setup(self):
+        self._wrapped = storages["images"]
+
+
+image_storage = ImageStorage()
+
+
+@receiver(setting_changed)
+def _image_storage_changed(*, setting, **kwargs) -> None:
+    if setting == "STORAGES":
+        image_storage._wrapped = empty
+
+
+def _image_storage():
+    return image_storage
+
+
+class Image(models.Model):
+    """A graph or screenshot shown with a section, a timeline entry or the evidence of a why.
+
+    The files live in the "images" storage (a folder under var/ or a private bucket) and are
+    only ever served through Hindsight, which asks who may see the incident first.
+    """
+
+    class Format(models.TextChoices):
+        PNG = "png", "PNG"
+        JPEG = "jpeg", "JPEG"
+        WEBP = "webp", "WebP"
+
+    postmortem = models.ForeignKey(Postmortem, on_delete=models.CASCADE, related_name="images")
+    # Exactly one of these: the block the image is shown with.
+    section = models.ForeignKey(
+        Section, null=True, blank=True, on_delete=models.CASCADE, related_name="images"
+    )
+    entry = models.ForeignKey(
+        "incidents.TimelineEntry",
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="images",
+    )
+    why = models.ForeignKey(
+        Why, null=True, blank=True, on_delete=models.CASCADE, related_name="images"
+    )
+    file = models.FileField(storage=_image_storage, upload_to="images/%Y/%m/", max_length=200)
+    thumbnail = models.FileField(
+        storage=_image_storage, upload_to="thumbnails/%Y/%m/", max_length=200
+    )
+    format = models.CharField(max_length=10, choices=Format)
+    width = models.PositiveIntegerField()
+    height = models.PositiveIntegerField()
+    size = models.PositiveBigIntegerField(help_text="Bytes.")
+    caption = models.CharField(
+        max_length=300,
+        blank=True,
+        help_text="What the image shows, for readers and screen readers.",
+    )
+    original_name = models.CharField(max_length=200, blank=True)
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    uploaded_at = models.DateTimeField(default=timezone.now)
+    version = models.PositiveIntegerField(default=1, editable=False)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["uploaded_at", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=(
+                    models.Q(section__isnull=False, entry__isnull=True, why__isnull=True)
+                    | models.Q(section__isnull=True, entry__isnull=False, why__isnull=True)
+                    | models.Q(section__isnull=True, entry__isnull=True, why__isnull=False)
+                ),
+                name="image_shown_with_one_block",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.caption or self.original_name or f"Image {self.pk}"
+
+    @property
+    def content_type(self) -> str:
+        return f"image/{self.format}"
+
+    @property
+    def extension(self) -> str:
+        return "jpg" if self.format == self.Format.JPEG else self.format
+
+    @property
+    def host(self) -> models.Model:
+        return self.section or self.entry or self.why
+
+    @property
+    def thumbnail_size(self) -> tuple[int, int]:
+        """The thumbnail's width and height (it fits 480 × 320, never enlarged)."""
+        scale = min(1.0, 480 / self.width, 320 / self.height)
+        return max(1, round(self.width * scale)), max(1, round(self.height * scale))

@@ -17,12 +17,15 @@ from django.views.decorators.vary import vary_on_headers
 
 from incidents.models import Incident
 from incidents.policy import require_manage
+from postmortems.blameless import NoSuchNote, document_notes, open_count, wording_acknowledge
 from postmortems.document import document_for
 from postmortems.export import (
     PdfUnavailable,
     export_filename,
     html_to_pdf,
+    image_files,
     markdown_export,
+    markdown_zip,
     paper_for,
     printable_html,
 )
@@ -54,7 +57,8 @@ def _managed_incident(request, ref: str) -> Incident:
 
 def _context(request, incident: Incident, **extra) -> dict:
     postmortem = incident.postmortem
-    checks = publish_checklist(incident)
+    wording = document_notes(incident)
+    checks = publish_checklist(incident, wording)
     emails, teams = summary_targets(incident)
     publications = list(postmortem.publications.select_related("published_by")[:10])
     deliveries = summary_deliveries(publications)
@@ -64,6 +68,8 @@ def _context(request, incident: Incident, **extra) -> dict:
         "incident": incident,
         "postmortem": postmortem,
         "checks": checks,
+        "wording": wording,
+        "wording_open": open_count(wording),
         "resolution_offer": resolution_offer(incident),
         "missing": missing(checks),
         "summary_emails": emails,
@@ -206,6 +212,37 @@ def publish_resolve(request, ref: str):
 
 
 @require_POST
+def wording_acknowledge_view(request, ref: str):
+    """The owner lets the words of one note stay, with a reason; recorded with who and when."""
+    incident = _managed_incident(request, ref)
+    try:
+        block_id = int(request.POST.get("block", ""))
+    except ValueError:
+        return _render(request, incident, "review", status=400, refused="Choose a note.")
+    reason = request.POST.get("reason", "").strip()
+    if len(reason) > 500 or "\x00" in reason:
+        return _render(
+            request,
+            incident,
+            "review",
+            status=400,
+            refused="Keep the reason under 500 characters of plain text.",
+        )
+    try:
+        wording_acknowledge(
+            incident=incident,
+            kind_name=request.POST.get("kind", ""),
+            block_id=block_id,
+            note_key=request.POST.get("note", ""),
+            reason=reason,
+            user=request.user,
+        )
+    except NoSuchNote as gone:
+        return _render(request, incident, "review", status=409, refused=str(gone))
+    return _done(request, document_for(request.user, ref), "review", "Note acknowledged.")
+
+
+@require_POST
 def summary_send(request, ref: str):
     """Send the summary of the current publication again, or for the first time."""
     incident = _managed_incident(request, ref)
@@ -265,8 +302,16 @@ def share_link_withdraw(request, ref: str, pk: int):
 @require_GET
 def export_markdown(request, ref: str):
     incident = document_for(request.user, ref)
-    response = HttpResponse(markdown_export(incident), content_type="text/markdown; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="{export_filename(incident, "md")}"'
+    if image_files(incident):
+        # The Markdown links its images as images/<id>.<ext>: they travel together, zipped.
+        response = HttpResponse(markdown_zip(incident), content_type="application/zip")
+        name = export_filename(incident, "zip")
+    else:
+        response = HttpResponse(
+            markdown_export(incident), content_type="text/markdown; charset=utf-8"
+        )
+        name = export_filename(incident, "md")
+    response["Content-Disposition"] = f'attachment; filename="{name}"'
     return response
 
 

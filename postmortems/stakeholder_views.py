@@ -14,10 +14,12 @@ from django.contrib.auth.decorators import login_not_required
 from django.core.handlers.asgi import ASGIRequest
 from django.http import HttpResponse, HttpResponseNotAllowed, StreamingHttpResponse
 from django.shortcuts import render
+from django.urls import reverse
 from django.views.decorators.http import require_GET
 
 from hindsight.bus import LOST, BusUnavailable, get_bus
 from kernel.live import PING_SECONDS, document_channel, release_connection
+from postmortems.publishing.reader import with_image_sources
 from postmortems.share_links import (
     share_link_for_token,
     share_link_record_view,
@@ -46,10 +48,16 @@ def _gone(request, *, partial: bool) -> HttpResponse:
 
 
 def _context(token: str, view) -> dict:
+    document = view.document
+    if document is not None:
+        # Images come through the link itself, which checks the page shows them.
+        document = with_image_sources(
+            document, lambda image: reverse("stakeholder-image", args=[token, image["id"]])
+        )
     return {
         "token": token,
         "view": view,
-        "document": view.document,
+        "document": document,
         "names_hidden": view.link.hide_names,
         "refresh_seconds": settings.HINDSIGHT_READER_REFRESH_SECONDS,
     }

@@ -1,6 +1,13 @@
 from django.urls import path
 
-from postmortems import live_views, milestone_views, publish_views, views
+from postmortems import (
+    image_views,
+    live_views,
+    milestone_views,
+    publish_views,
+    views,
+    wording_views,
+)
 
 urlpatterns = [
     path("", views.document, name="document"),
@@ -28,6 +35,11 @@ urlpatterns = [
     path("presence/leave/", live_views.presence_leave, name="presence-leave"),
     path("<str:kind>/<int:pk>/autosave/", live_views.block_autosave, name="block-autosave"),
     path("conflicts/<int:pk>/resolve/", live_views.conflict_resolve, name="conflict-resolve"),
+    path("images/<int:pk>/", image_views.image_file, name="image-file"),
+    path("images/<int:pk>/remove/", image_views.image_remove, name="image-remove"),
+    path("images/<str:kind>/<int:pk>/", image_views.image_upload, name="image-upload"),
+    path("wording/<str:kind>/", wording_views.wording_notes, name="wording-notes"),
+    path("publishing/wording/", publish_views.wording_acknowledge_view, name="wording-acknowledge"),
     path("<str:kind>/list/", live_views.block_list, name="block-list"),
     path("<str:kind>/new/", views.block_new, name="block-new"),
     path("<str:kind>/<int:pk>/", views.block, name="block"),

@@ -64,3 +64,15 @@ def bus(request, settings):
     bus_module._bus = None
     yield bus_module.get_bus()
     bus_module._bus = None
+
+
+@pytest.fixture(autouse=True)
+def images_in_a_temporary_folder(settings, tmp_path_factory):
+    """Images a test stores (uploads, seed_demo) go to a folder of their own, not var/."""
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "images": {
+            "BACKEND": "django.core.files.storage.FileSystemStorage",
+            "OPTIONS": {"location": str(tmp_path_factory.mktemp("images"))},
+        },
+    }

@@ -11,7 +11,7 @@ from django.utils import timezone
 from actions.models import ActionItem
 from incidents.models import Incident, Service, Severity, Team, TimelineEntry
 from incidents.opening import incident_open
-from postmortems.models import AcceptedRisk, Cause, Why
+from postmortems.models import AcceptedRisk, Cause, Image, Section, Why
 
 _numbers = count(1)
 PASSWORD = "correct horse battery staple"
@@ -125,3 +125,20 @@ def publishable(incident_: Incident, action_owner) -> Incident:
         due_date=timezone.localdate() + timedelta(days=14),
     )
     return incident_
+
+
+def image(incident_: Incident, *, key: str = "impact", caption: str = "") -> Image:
+    """An image row shown with a section; its files are named, not written (uploads are tested
+    through the upload view, against real storage)."""
+    section = Section.objects.get(postmortem__incident=incident_, key=key)
+    return Image.objects.create(
+        postmortem=incident_.postmortem,
+        section=section,
+        file="images/test.png",
+        thumbnail="thumbnails/test.webp",
+        format=Image.Format.PNG,
+        width=640,
+        height=360,
+        size=1000,
+        caption=caption,
+    )

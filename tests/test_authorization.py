@@ -153,6 +153,12 @@ ROWS: dict[str, dict[str, tuple]] = {
     "export-markdown": {"GET": ("read", 200, None)},
     "export-pdf": {"GET": ("read", 200, None)},
     "history": {"GET": ("read", 200, None)},
+    # No image has the sample's id: let in, then told there is none.
+    "image-file": {"GET": ("read", 404, None)},
+    "image-remove": {"POST": ("edit", 404, {})},
+    "image-upload": {"POST": ("edit", 302, {})},  # no file sent: back to the page, told why
+    "wording-notes": {"POST": ("edit", 200, {})},
+    "wording-acknowledge": {"POST": ("manage", 400, {})},  # no note named
     "ask-for-postmortem": {
         "GET": ("read", 200, None),
         "POST": ("ask", 302, {"reason": "Worth learning from"}),
@@ -211,6 +217,7 @@ ROWS: dict[str, dict[str, tuple]] = {
     "stakeholder": {"GET": ("link", 200, None)},
     "stakeholder-content": {"GET": ("link", 200, None)},
     "stakeholder-events": {"GET": ("link", 503, None)},
+    "stakeholder-image": {"GET": ("link", 404, None)},
 }
 # Django's own admin site checks its own model permissions; what it shows of private incidents
 # is tested in tests/incidents/test_access.py.

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from incidents.models import Incident, TimelineEntry
 from kernel.text import shorten
+from postmortems.blameless import BlockNotes, document_notes, open_count
 from postmortems.coverage import uncovered_causes
 from postmortems.models import Postmortem
 from postmortems.publishing.reader import ROOT_CAUSE_KEY
@@ -74,7 +75,18 @@ def resolution_offer(incident: Incident) -> TimelineEntry | None:
     return max(entries, key=lambda entry: entry.occurred_at) if entries else None
 
 
-def publish_checklist(incident: Incident) -> list[Check]:
+def _wording(found: list[BlockNotes]) -> Check:
+    count = open_count(found)
+    return Check(
+        "No open notes on blaming words",
+        count == 0,
+        f"{count} note{'s' if count != 1 else ''} on wording "
+        f"{'are' if count != 1 else 'is'} open (names in the analysis, “human error”, "
+        "“should have known” ...): reword the text, or acknowledge each note below.",
+    )
+
+
+def publish_checklist(incident: Incident, wording: list[BlockNotes] | None = None) -> list[Check]:
     """What the postmortem must have before it goes out, per its outline.
 
     Both need the incident marked resolved with its resolved time, since the published version
@@ -84,9 +96,12 @@ def publish_checklist(incident: Incident) -> list[Check]:
     with an owner and a due date.
     Quick (SEV3–SEV4): what happened, the root cause (in the section or as a cause), what fixed
     it, and an owner and due date on any action item filed. A small incident may need none.
-    Both: every cause stated is addressed by an action item or an accepted risk.
-    `incident` should come from document_for_ref, so that nothing here queries again.
+    Both: every cause stated is addressed by an action item or an accepted risk, and every
+    note on wording that blames is reworded or acknowledged.
+    `incident` should come from document_for_ref, so that nothing here queries again;
+    `wording` is its document_notes when the caller has them already.
     """
+    wording_check = _wording(document_notes(incident) if wording is None else wording)
     postmortem = incident.postmortem
     sections = {section.key: section for section in postmortem.sections.all()}
     causes = list(postmortem.causes.all())
@@ -119,6 +134,7 @@ def publish_checklist(incident: Incident) -> list[Check]:
                 "and a due date.",
             ),
             _every_cause_covered(causes),
+            wording_check,
         ]
     answered = [cause for cause in causes if any(why.answer.strip() for why in cause.whys.all())]
     return [
@@ -160,6 +176,7 @@ def publish_checklist(incident: Incident) -> list[Check]:
             else "Give at least one action item both an owner and a due date.",
         ),
         _every_cause_covered(causes),
+        wording_check,
     ]
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import json
 from datetime import date, datetime
@@ -23,12 +24,26 @@ def _name(user) -> str:
     return user.get_full_name() or user.get_username()
 
 
+def _images(block) -> list[dict]:
+    return [
+        {
+            "id": image.pk,
+            "caption": image.caption,
+            "width": image.width,
+            "height": image.height,
+            "file": f"{image.pk}.{image.extension}",
+        }
+        for image in block.images.all()
+    ]
+
+
 def _section(section) -> dict:
     return {
         "key": section.key,
         "title": section.title,
         "body": section.body,
         "internal": section.internal,
+        "images": _images(section),
     }
 
 
@@ -87,6 +102,8 @@ def reader_document(incident: Incident, *, for_stakeholders: bool) -> dict[str, 
                         "question": why.question,
                         "answer": why.answer,
                         "evidence": "" if for_stakeholders else why.evidence,
+                        # Evidence stays with the team, and the images of it with it.
+                        "images": [] if for_stakeholders else _images(why),
                     }
                     for why in cause.whys.all()
                 ],
@@ -101,6 +118,7 @@ def reader_document(incident: Incident, *, for_stakeholders: bool) -> dict[str, 
                 "kind_label": entry.get_kind_display(),
                 "text": entry.text,
                 "added_by": "" if for_stakeholders else _name(entry.added_by),
+                "images": _images(entry),
             }
             for entry in incident.timeline.all()
         ],
@@ -157,3 +175,22 @@ def reader_document_for_display(document: dict) -> dict:
     detected = revived["detected_at"]
     revived["time_to_detect"] = detected - started if started and detected else None
     return revived
+
+
+def image_holders(document: dict) -> list[dict]:
+    """The parts of a reader document that can hold images: sections, entries, whys."""
+    holders = list(document.get("lead_sections", [])) + list(document.get("more_sections", []))
+    if document.get("root_cause"):
+        holders.append(document["root_cause"])
+    holders += list(document.get("timeline", []))
+    holders += [why for cause in document.get("causes", []) for why in cause.get("whys", [])]
+    return holders
+
+
+def with_image_sources(document: dict, source) -> dict:
+    """A copy of `document` whose images each carry `src`, as `source(image)` gives it."""
+    copied = copy.deepcopy(document)
+    for holder in image_holders(copied):
+        for image in holder.get("images", []):
+            image["src"] = source(image)
+    return copied

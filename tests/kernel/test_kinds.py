@@ -43,6 +43,12 @@ SAMPLES = {
         "A second region costs more than a yearly hour of downtime.",
         "The vendor fixes it next quarter.",
     ),
+    "image": (
+        lambda incident: factories.image(incident),
+        "caption",
+        "Error rate at 14:05",
+        "Pool size",
+    ),
 }
 
 

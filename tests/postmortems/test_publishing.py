@@ -64,11 +64,12 @@ def test_a_new_sev1_postmortem_lists_what_is_missing_in_words(incident):
         "At least one cause with its whys answered",
         "At least one action item with an owner and a due date",
     ]
-    # Opening the incident wrote its detection entry.
+    # Opening the incident wrote its detection entry; nothing written blames anyone yet.
     assert [check.need for check in checks if check.done] == [
         "A timeline entry for when it was detected",
         # No cause is stated yet, so none is left uncovered.
         "Every cause addressed by an action item or an accepted risk",
+        "No open notes on blaming words",
     ]
     todo = missing(checks)
     assert todo[1].startswith("Write “Incident summary”")

@@ -6,6 +6,7 @@ For development and demos only; the demo password is printed.
 
 from __future__ import annotations
 
+import io
 from datetime import timedelta
 from importlib import import_module
 
@@ -13,6 +14,8 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
 from django.db import transaction
 from django.utils import timezone
+from PIL import Image as PillowImage
+from PIL import ImageDraw
 
 from actions.models import ActionItem
 from dashboard.demo_review_craft import seed_review_craft
@@ -20,6 +23,7 @@ from incidents.demo_response import seed_active_response
 from incidents.models import Incident, Service, Severity, Team, TimelineEntry
 from incidents.opening import incident_open
 from insights.demo import seed_year
+from postmortems.images import image_attach
 from postmortems.models import Cause, Section, Why
 from postmortems.publishing.workflow import postmortem_publish, postmortem_submit_for_review
 
@@ -52,6 +56,26 @@ SERVICES = [
     ("search", "Search", "platform", "Product search and its index pipeline."),
     ("auth", "Login and accounts", "platform", "Sign-in, sessions and single sign-on."),
 ]
+
+
+def demo_graph(*, spike: bool) -> bytes:
+    """A plain line graph: a flat line that jumps for the incident's 47 minutes."""
+    width, height = 720, 300
+    image = PillowImage.new("RGB", (width, height), "white")
+    draw = ImageDraw.Draw(image)
+    draw.line([(40, 260), (700, 260)], fill="#8a94a3", width=2)
+    draw.line([(40, 20), (40, 260)], fill="#8a94a3", width=2)
+    if not spike:
+        draw.line([(40, 60), (700, 60)], fill="#b42318", width=1)  # the pool's limit
+    points = []
+    for minute in range(61):
+        during = 8 <= minute <= 55
+        level = (200 if spike else 195) if during else 12 + (minute * 7) % 11
+        points.append((40 + minute * 11, 258 - level))
+    draw.line(points, fill="#2f5d9e", width=3)
+    out = io.BytesIO()
+    image.save(out, format="PNG")
+    return out.getvalue()
 
 
 class Command(BaseCommand):
@@ -351,7 +375,32 @@ class Command(BaseCommand):
                 ("Rewrite the repository layer", "marcus", None, "preventive", "wont_do", False),
             ],
         )
+        self.graphs(incident, people["priya"])
         return incident
+
+    def graphs(self, incident, user):
+        """The graphs responders pasted in: the failure rate in the impact, the pool in a why."""
+        impact = Section.objects.get(postmortem__incident=incident, key="impact")
+        why = Why.objects.filter(cause__postmortem__incident=incident).order_by("pk").first()
+        detection = incident.timeline.filter(kind=TimelineEntry.Kind.DETECTION).first()
+        pictures = [
+            ("section", impact, "failed-payments.png", "Failed payment attempts, % per minute"),
+            ("entry", detection, "pool-alert.png", "The alert as it fired: pool at 100/100"),
+            ("why", why, "connections.png", "Open connections against the pool's limit of 100"),
+        ]
+        for host_kind, host, name, caption in pictures:
+            if host is None:
+                continue
+            upload = io.BytesIO(demo_graph(spike=host_kind != "why"))
+            upload.name = name
+            image_attach(
+                postmortem=incident.postmortem,
+                host_kind=host_kind,
+                block=host,
+                upload=upload,
+                caption=caption,
+                user=user,
+            )
 
     def search_lag(self, people, teams, services, now):
         start = now - timedelta(days=9, hours=6)
@@ -464,4 +513,29 @@ class Command(BaseCommand):
             },
         )
         seed_active_response(incident, people, start)
+        self.blaming_words_draft(incident, people)
         return incident
+
+    def blaming_words_draft(self, incident, people):
+        """A draft analysis written in a hurry, so the notes on wording have something to say."""
+        self.sections(
+            incident,
+            people["demo"],
+            {
+                "contributing-factors": "The provider's rotation notice went to a shared inbox "
+                "nobody watches. Sam should have checked it, and the runbook was careless about "
+                "certificates.",
+            },
+        )
+        self.cause(
+            incident,
+            people["demo"],
+            "Human error: the new certificate was not loaded before the old one expired.",
+            [
+                (
+                    "Why was the certificate not loaded?",
+                    "Loading it is a manual step that someone forgot.",
+                    "",
+                )
+            ],
+        )
