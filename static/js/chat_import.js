@@ -2,5 +2,5 @@
 (function () {
   var field = document.getElementById("id_time_zone");
   var zone = Intl.DateTimeFormat().resolvedOptions().timeZone;
-  if (field && zone && !field.value) field.value = zone;
+  if (field && zone) field.value = zone;
 })();

@@ -27,7 +27,9 @@ def test_someone_asks_for_the_postmortem_of_a_near_miss(browser_page, shot, acce
     accessible(page)
     shot(page, "craft-near-miss-list-laptop")
 
+    # Still open, so the list leads to its active view; the write-up is its document page.
     row.get_by_role("link").click()
+    page.goto(near.get_absolute_url())
     page.get_by_role("link", name="Ask for a postmortem").click()
     form = page.get_by_role("form", name="Ask for a postmortem")
     form.get_by_role("button", name="Ask for a postmortem").click()
