@@ -14,6 +14,7 @@ Every test collected here is marked `browser`, so `pytest -m "not browser"` leav
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -168,7 +169,26 @@ def browser_page(browser, live_url) -> Iterator[Callable[..., Page]]:
     yield open_page
     for context in contexts:
         context.close()
+    _wait_for_requests_in_flight()
     assert not page_errors, "JavaScript errors on the page:\n" + "\n".join(page_errors)
+
+
+def _wait_for_requests_in_flight(timeout: float = 5.0) -> None:
+    """Let the requests a closed page left in flight finish before the test's rows are flushed.
+
+    A presence beat or session save still running in the live server's thread holds locks that
+    the flush's TRUNCATE waits on, and PostgreSQL may end one of them as a deadlock.
+    """
+    deadline = time.monotonic() + timeout
+    with connections["default"].cursor() as cursor:
+        while time.monotonic() < deadline:
+            cursor.execute(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+                " AND pid <> pg_backend_pid() AND state <> 'idle'"
+            )
+            if cursor.fetchone()[0] == 0:
+                return
+            time.sleep(0.05)
 
 
 @pytest.fixture
