@@ -7,6 +7,7 @@ from django.utils import timezone
 
 from incidents.models import Service, Severity, Team
 from insights import periods
+from kernel.widgets import IsoDateField
 
 FIRST_YEAR, LAST_YEAR = 1970, 2999  # the trend reaches a year back; keep clear of date's ends
 MAX_CUSTOM_DAYS = 3 * 366
@@ -17,18 +18,11 @@ class InsightsFilterForm(forms.Form):
         choices=[("quarter", "Quarter"), ("month", "Month"), ("custom", "Dates I choose")],
         required=False,
     )
-    on = forms.DateField(
-        label="Any day in the period",
-        required=False,
-        widget=forms.DateInput(attrs={"type": "date"}),
-        help_text="For a month or a quarter.",
+    on = IsoDateField(
+        label="Any day in the period", required=False, help_text="For a month or a quarter."
     )
-    start = forms.DateField(
-        label="From", required=False, widget=forms.DateInput(attrs={"type": "date"})
-    )
-    end = forms.DateField(
-        label="To (inclusive)", required=False, widget=forms.DateInput(attrs={"type": "date"})
-    )
+    start = IsoDateField(label="From", required=False)
+    end = IsoDateField(label="To (inclusive)", required=False)
     team = forms.ModelChoiceField(Team.objects.all(), required=False, empty_label="Any team")
     service = forms.ModelChoiceField(
         Service.objects.all(), required=False, empty_label="Any service"
