@@ -6,6 +6,7 @@ from django import forms
 from django.contrib.auth import get_user_model
 from django.utils import timezone
 
+from actions.items import ACTION_ITEM_FIELDS
 from actions.models import ActionItem, NagPreference, ReviewMeeting, WeeklyReview
 from actions.review import QUICK_WINS_FIRST
 from incidents.forms import PersonChoiceField
@@ -63,24 +64,8 @@ class ActionItemForm(Unsuffixed, RecheckDateMixin, VersionedForm, forms.ModelFor
 
     class Meta:
         model = ActionItem
-        fields = [
-            "title",
-            "owner",
-            "team",
-            "due_date",
-            "priority",
-            "kind",
-            "status",
-            "cause",
-            "ticket_url",
-            "impact",
-            "effort",
-            "wont_do_reason",
-            "outcome",
-            "worth_it",
-            "evidence_url",
-            "recheck_on",
-        ]
+        # Exactly what its save service may change.
+        fields = list(ACTION_ITEM_FIELDS)
         field_classes = {
             "owner": PersonChoiceField,
             "due_date": IsoDateField,
