@@ -6,7 +6,12 @@ class ActionsConfig(AppConfig):
     verbose_name = "Action items"
 
     def ready(self) -> None:
-        from actions.kinds import action_items_addressing, register_action_kinds
+        from actions.kinds import (
+            action_items_addressing,
+            register_action_kinds,
+            register_meeting_kinds,
+        )
+        from actions.meetings import INVITATION
         from actions.nags import REMINDER_TOPIC
         from actions.tickets import ASK_FOR_OUTCOME_TOPIC
         from actions.trackers import GitHubIssues, GitLabIssues, Jira
@@ -16,6 +21,8 @@ class ActionsConfig(AppConfig):
         from postmortems.coverage import register_cover
 
         register_action_kinds()
+        register_meeting_kinds()
+        register_topic(INVITATION)
         register_cover(action_items_addressing)
         register_topic(REMINDER_TOPIC)
         register_topic(ASK_FOR_OUTCOME_TOPIC)

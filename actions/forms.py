@@ -4,15 +4,26 @@ from datetime import timedelta
 
 from django import forms
 from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
 from django.utils import timezone
 
 from actions.items import ACTION_ITEM_FIELDS
-from actions.models import ActionItem, NagPreference, ReviewMeeting, WeeklyReview
+from actions.meetings import check_schedule
+from actions.models import (
+    ActionItem,
+    MeetingAttendee,
+    MeetingDecision,
+    MeetingDissent,
+    NagPreference,
+    ReviewMeeting,
+    WeeklyReview,
+)
 from actions.review import QUICK_WINS_FIRST
-from incidents.forms import PersonChoiceField
+from incidents.forms import PeopleChoiceField, PersonChoiceField
 from incidents.models import Service, Severity, Team
 from kernel.forms import VersionedForm
-from kernel.widgets import IsoDateField
+from kernel.text import display_name
+from kernel.widgets import IsoDateField, IsoDateTimeField
 from postmortems.models import Cause
 
 User = get_user_model()
@@ -214,3 +225,135 @@ class ReviewMeetingForm(Unsuffixed, forms.ModelForm):
         fields = ["held_on", "notes"]
         field_classes = {"held_on": IsoDateField}
         widgets = {"notes": forms.Textarea(attrs={"rows": 4})}
+
+
+# Review meetings ----------------------------------------------------------------------------
+
+
+class AttendeesField(PeopleChoiceField):
+    """The people invited, by name."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("required", False)
+        kwargs.setdefault("help_text", "Each gets the invitation by e-mail, with a calendar file.")
+        super().__init__(queryset=active_people(), **kwargs)
+        self.widget.attrs.setdefault("size", 6)
+
+
+class MeetingScheduleForm(Unsuffixed, forms.ModelForm):
+    """Scheduling a meeting: when, where, who."""
+
+    attendees = AttendeesField()
+
+    class Meta:
+        model = ReviewMeeting
+        fields = ["scheduled_at", "location"]
+        field_classes = {"scheduled_at": IsoDateTimeField}
+        labels = {"scheduled_at": "Starts at"}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["scheduled_at"].required = True
+        if self.instance.pk:
+            self.fields["attendees"].initial = list(
+                self.instance.attendance.values_list("user_id", flat=True)
+            )
+
+    def clean_scheduled_at(self):
+        moment = self.cleaned_data["scheduled_at"]
+        if moment != self.instance.scheduled_at and self.instance.is_held:
+            raise forms.ValidationError("This meeting has been held: it cannot move.")
+        if moment != self.instance.scheduled_at:
+            try:
+                check_schedule(moment)
+            except ValidationError as error:
+                raise forms.ValidationError(error.message_dict["scheduled_at"]) from None
+        return moment
+
+
+class MeetingForm(VersionedForm, MeetingScheduleForm):
+    """Changing a scheduled meeting in place; its save moves the invitation."""
+
+
+class AttendeeForm(VersionedForm, forms.ModelForm):
+    class Meta:
+        model = MeetingAttendee
+        fields = ["presence"]
+        labels = {"presence": "Came to the meeting?"}
+
+
+class NewAttendeeForm(forms.ModelForm):
+    """Someone who joined without an invitation."""
+
+    class Meta:
+        model = MeetingAttendee
+        fields = ["user", "presence"]
+        field_classes = {"user": PersonChoiceField}
+        labels = {"user": "Who joined", "presence": "Came to the meeting?"}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["user"].queryset = active_people()
+        self.fields["presence"].initial = MeetingAttendee.Presence.PRESENT
+
+    def clean_user(self):
+        person = self.cleaned_data["user"]
+        meeting = self.instance.meeting
+        if meeting.attendance.filter(user=person).exists():
+            raise forms.ValidationError(f"{display_name(person)} is on the list already.")
+        return person
+
+
+class DecisionForm(VersionedForm, forms.ModelForm):
+    class Meta:
+        model = MeetingDecision
+        fields = ["text"]
+        widgets = {"text": TEXTAREA}
+        labels = {"text": "Decision"}
+
+
+class NewDecisionForm(forms.ModelForm):
+    class Meta:
+        model = MeetingDecision
+        fields = ["text"]
+        widgets = {"text": TEXTAREA}
+        labels = {"text": "Decision"}
+
+
+class DissentFields(forms.ModelForm):
+    class Meta:
+        model = MeetingDissent
+        fields = ["author", "text"]
+        field_classes = {"author": PersonChoiceField}
+        widgets = {"text": forms.Textarea(attrs={"rows": 3})}
+        labels = {"author": "Whose view", "text": "The view, in their words"}
+        help_texts = {
+            "author": "Written for someone else, it waits until they confirm it is theirs."
+        }
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["author"].queryset = active_people()
+
+
+class DissentForm(VersionedForm, DissentFields):
+    pass
+
+
+class NewDissentForm(DissentFields):
+    def clean(self):
+        # Written by its author, a dissent is theirs at once; written for someone, it waits
+        # for them to confirm it.
+        cleaned = super().clean()
+        author = cleaned.get("author")
+        writer = self.instance.written_by
+        mine = author is not None and writer is not None and author.pk == writer.pk
+        self.instance.consented_at = timezone.now() if mine else None
+        return cleaned
+
+
+class TimerForm(VersionedForm):
+    action = forms.ChoiceField(
+        choices=[(name, name) for name in ("start", "pause", "next", "back", "end")],
+        error_messages={"invalid_choice": "Say start, pause, next, back or end."},
+    )

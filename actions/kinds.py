@@ -3,11 +3,31 @@
 from __future__ import annotations
 
 from django.db.models import Prefetch
+from django.shortcuts import get_object_or_404
 
-from actions.forms import ActionItemForm, NewActionItemForm
+from actions.forms import (
+    ActionItemForm,
+    AttendeeForm,
+    DecisionForm,
+    DissentForm,
+    MeetingForm,
+    NewActionItemForm,
+    NewAttendeeForm,
+    NewDecisionForm,
+    NewDissentForm,
+)
 from actions.items import action_item_update
-from actions.models import ActionItem
+from actions.meetings import dissent_update, meeting_update
+from actions.models import (
+    ActionItem,
+    MeetingAttendee,
+    MeetingDecision,
+    MeetingDissent,
+    ReviewMeeting,
+)
+from kernel.blocks import updater
 from kernel.kinds import BlockKind, described, next_position, register
+from kernel.text import display_name
 
 
 def _new_action(incident, request):
@@ -82,3 +102,141 @@ def action_items_addressing(cause) -> list[str]:
 
 def register_action_kinds() -> None:
     register(ACTION)
+
+
+# The review meeting's records: its timer and schedule, who came, what was decided, dissent.
+MEETING_PAGE = "actions/meeting.html"
+
+
+def _meeting_ids(incident):
+    return ReviewMeeting.history.filter(incident_id=incident.pk).values("id")
+
+
+def _meeting_of(incident, request) -> ReviewMeeting:
+    raw = request.POST.get("meeting") or request.GET.get("meeting") or ""
+    if not raw.isdigit() or len(raw) > 12:
+        raw = "0"
+    return get_object_or_404(ReviewMeeting, pk=raw, incident=incident)
+
+
+def _new_attendee(incident, request):
+    meeting = _meeting_of(incident, request)
+    return MeetingAttendee(meeting=meeting, position=next_position(meeting.attendance.all()))
+
+
+def _new_decision(incident, request):
+    meeting = _meeting_of(incident, request)
+    return MeetingDecision(
+        meeting=meeting,
+        recorded_by=request.user,
+        position=next_position(meeting.decisions.all()),
+    )
+
+
+def _new_dissent(incident, request):
+    meeting = _meeting_of(incident, request)
+    return MeetingDissent(
+        meeting=meeting, written_by=request.user, position=next_position(meeting.dissents.all())
+    )
+
+
+MEETING = BlockKind(
+    name="meeting",
+    model=ReviewMeeting,
+    label="Review meeting",
+    template=MEETING_PAGE,
+    partial="timer",
+    blocks=lambda incident: incident.review_meetings.all(),
+    incident_id=lambda meeting: meeting.incident_id,
+    history=lambda incident: ReviewMeeting.history.filter(incident_id=incident.pk),
+    tracked_fields=(
+        "scheduled_at",
+        "location",
+        "held_on",
+        "part",
+        "part_started_at",
+        "part_seconds",
+        "started_at",
+        "ended_at",
+    ),
+    describe=lambda record: "Review meeting",
+    form=MeetingForm,
+    update=meeting_update,
+)
+
+ATTENDEE = BlockKind(
+    name="attendee",
+    model=MeetingAttendee,
+    label="Attendee",
+    template=MEETING_PAGE,
+    partial="attendee",
+    blocks=lambda incident: MeetingAttendee.objects.filter(
+        meeting__incident=incident
+    ).select_related("user"),
+    incident_id=lambda row: row.meeting.incident_id,
+    history=lambda incident: MeetingAttendee.history.filter(meeting_id__in=_meeting_ids(incident)),
+    tracked_fields=("user_id", "presence"),
+    describe=lambda record: described("Attendance", display_name(record.user)),
+    form=AttendeeForm,
+    update=updater(("presence",)),
+    new_form=NewAttendeeForm,
+    new_block=_new_attendee,
+    list_partial="attendance",
+    parent="meeting",
+    parent_field="meeting_id",
+    deletable=True,
+)
+
+DECISION = BlockKind(
+    name="decision",
+    model=MeetingDecision,
+    label="Decision",
+    template=MEETING_PAGE,
+    partial="decision",
+    blocks=lambda incident: MeetingDecision.objects.filter(meeting__incident=incident),
+    incident_id=lambda decision: decision.meeting.incident_id,
+    history=lambda incident: MeetingDecision.history.filter(meeting_id__in=_meeting_ids(incident)),
+    tracked_fields=("text",),
+    describe=lambda record: described("Decision", record.text),
+    form=DecisionForm,
+    update=updater(("text",)),
+    new_form=NewDecisionForm,
+    new_block=_new_decision,
+    list_partial="decisions",
+    parent="meeting",
+    parent_field="meeting_id",
+    siblings=lambda decision: MeetingDecision.objects.filter(meeting=decision.meeting_id),
+    deletable=True,
+    prose_fields=("text",),
+    names_expected=lambda decision: False,
+)
+
+DISSENT = BlockKind(
+    name="dissent",
+    model=MeetingDissent,
+    label="Dissenting view",
+    template=MEETING_PAGE,
+    partial="dissent",
+    blocks=lambda incident: MeetingDissent.objects.filter(
+        meeting__incident=incident
+    ).select_related("author", "written_by"),
+    incident_id=lambda dissent: dissent.meeting.incident_id,
+    history=lambda incident: MeetingDissent.history.filter(meeting_id__in=_meeting_ids(incident)),
+    tracked_fields=("author_id", "text", "consented_at"),
+    describe=lambda record: described("Dissent", record.text),
+    form=DissentForm,
+    update=dissent_update,
+    new_form=NewDissentForm,
+    new_block=_new_dissent,
+    list_partial="dissents",
+    parent="meeting",
+    parent_field="meeting_id",
+    deletable=True,
+    prose_fields=("text",),
+    names_expected=lambda dissent: False,
+)
+
+
+def register_meeting_kinds() -> None:
+    for kind in (MEETING, ATTENDEE, DECISION, DISSENT):
+        register(kind)

@@ -381,31 +381,177 @@ class WeeklyReview(models.Model):
         return f"{self.team} review of the week of {self.week}"
 
 
+class ReviewMeetingQuerySet(models.QuerySet):
+    def settled(self, now) -> ReviewMeetingQuerySet:
+        """Meetings that answer "is a review meeting recorded?": held, or still to come.
+
+        A meeting scheduled for a time that has passed without it being held answers no.
+        """
+        return self.filter(Q(held_on__isnull=False) | Q(scheduled_at__gte=now))
+
+
 class ReviewMeeting(models.Model):
-    """The postmortem review meeting of an incident: when it was held and what was agreed."""
+    """The postmortem review meeting of an incident: scheduled, run part by part, held.
+
+    A meeting is scheduled ahead (a time, attendees, an invitation) or recorded after the fact
+    (only the day it was held). While it runs, the agenda's timer lives here: the part under
+    way, when it was last started (empty while paused) and the seconds each part has taken so
+    far. Every screen computes the running clock from these, so all show the same time.
+    """
 
     incident = models.ForeignKey(Incident, on_delete=models.CASCADE, related_name="review_meetings")
-    held_on = models.DateField("held on")
+    scheduled_at = models.DateTimeField("starts at", null=True, blank=True)
+    location = models.CharField(
+        "where",
+        max_length=300,
+        blank=True,
+        help_text="A room, or the link of the video call.",
+    )
+    attendees = models.ManyToManyField(
+        settings.AUTH_USER_MODEL,
+        through="MeetingAttendee",
+        related_name="review_meetings",
+        blank=True,
+    )
+    held_on = models.DateField("held on", null=True, blank=True)
     notes = models.TextField(
         max_length=10_000,
         blank=True,
         help_text="Who came, what was agreed, dissent worth recording.",
     )
+    # The agenda's timer: see `actions.meetings`.
+    part = models.PositiveSmallIntegerField(default=0)
+    part_started_at = models.DateTimeField(null=True, blank=True, editable=False)
+    part_seconds = models.JSONField(default=list, blank=True, editable=False)
+    started_at = models.DateTimeField(null=True, blank=True, editable=False)
+    ended_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # The invitation's SEQUENCE: raised each time the time or place changes, so calendars
+    # replace the event they hold instead of adding a second one.
+    sequence = models.PositiveIntegerField(default=0, editable=False)
     recorded_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+    version = models.PositiveIntegerField(default=1, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     history = HistoricalRecords()
+    objects = ReviewMeetingQuerySet.as_manager()
 
     class Meta:
-        ordering = ["-held_on", "-id"]
+        ordering = ["-held_on", "-scheduled_at", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(held_on__isnull=False) | Q(scheduled_at__isnull=False),
+                name="review_meeting_held_or_scheduled",
+            )
+        ]
 
     def __str__(self) -> str:
-        return f"Review meeting of {self.incident.ref} on {self.held_on}"
+        when = self.held_on or (self.scheduled_at and timezone.localtime(self.scheduled_at).date())
+        return f"Review meeting of {self.incident.ref} on {when}"
+
+    def get_absolute_url(self) -> str:
+        return reverse("meeting", args=[self.incident.ref, self.pk])
+
+    @property
+    def is_held(self) -> bool:
+        return self.held_on is not None
+
+    @property
+    def is_running(self) -> bool:
+        return self.part_started_at is not None
+
+    @property
+    def is_over(self) -> bool:
+        """Ended with its last part, or recorded after the fact."""
+        return self.ended_at is not None or (self.held_on is not None and self.started_at is None)
 
     def clean(self) -> None:
         if self.held_on and self.held_on > timezone.localdate():
             raise ValidationError({"held_on": "Record a meeting once it has been held."})
+        if self.held_on is None and self.scheduled_at is None:
+            raise ValidationError(
+                {"scheduled_at": "Say when the meeting is, or the day it was held."}
+            )
+
+
+class MeetingAttendee(models.Model):
+    """Someone invited to a review meeting, and whether they came."""
+
+    class Presence(models.TextChoices):
+        INVITED = "invited", "Not marked yet"
+        PRESENT = "present", "Present"
+        ABSENT = "absent", "Absent"
+
+    meeting = models.ForeignKey(ReviewMeeting, on_delete=models.CASCADE, related_name="attendance")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    presence = models.CharField(max_length=10, choices=Presence, default=Presence.INVITED)
+    position = models.PositiveIntegerField(default=0)
+    version = models.PositiveIntegerField(default=1, editable=False)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["position", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["meeting", "user"], name="meeting_attendee_once")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} at {self.meeting}"
+
+
+class MeetingDecision(models.Model):
+    """Something the review meeting agreed on."""
+
+    meeting = models.ForeignKey(ReviewMeeting, on_delete=models.CASCADE, related_name="decisions")
+    text = models.TextField("decision", max_length=2000)
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    position = models.PositiveIntegerField(default=0)
+    version = models.PositiveIntegerField(default=1, editable=False)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["position", "id"]
+
+    def __str__(self) -> str:
+        return self.text[:60]
+
+
+class MeetingDissent(models.Model):
+    """A view someone at the meeting does not share with the rest, in their words.
+
+    It is theirs: written by someone else, it stays pending until its author confirms that it
+    says what they think; whoever changes the text afterwards (other than its author) puts it
+    back to pending.
+    """
+
+    meeting = models.ForeignKey(ReviewMeeting, on_delete=models.CASCADE, related_name="dissents")
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name="whose view it is",
+    )
+    text = models.TextField("the view", max_length=3000)
+    written_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    consented_at = models.DateTimeField(null=True, blank=True, editable=False)
+    position = models.PositiveIntegerField(default=0)
+    version = models.PositiveIntegerField(default=1, editable=False)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["position", "id"]
+
+    def __str__(self) -> str:
+        return f"Dissent of {self.author}: {self.text[:40]}"
+
+    @property
+    def consented(self) -> bool:
+        return self.consented_at is not None
 
 
 class TrackerConnection(models.Model):

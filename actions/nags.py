@@ -16,7 +16,8 @@ Rules: done and won't-do items never remind; a snoozed item waits for its new du
 item without an (active) owner reminds the incident owner; once an item has been reminded
 about K times, its team lead (or else the incident owner) is copied. Postmortems remind the
 incident owner too: a SEV1–SEV2 draft past its due date, and an incident resolved five days
-ago with no review meeting recorded. A done item whose re-check day has come asks its owner
+ago with no review meeting held or coming (a meeting scheduled counts until its time has
+passed without it being held). A done item whose re-check day has come asks its owner
 "is it still working?" on the same cadence. A person who paused reminders hears nothing until the
 pause ends. Queries are per batch of people, never per item or per person.
 """
@@ -264,7 +265,7 @@ def _postmortem_reminders(*, today: date, now: datetime, config: NagConfig) -> d
         ),
         NagLine.Reason.NO_MEETING: Postmortem.objects.filter(
             incident__resolved_at__lte=now - timedelta(days=MEETING_DUE_DAYS)
-        ).exclude(Exists(ReviewMeeting.objects.filter(incident=OuterRef("incident")))),
+        ).exclude(Exists(ReviewMeeting.objects.filter(incident=OuterRef("incident")).settled(now))),
     }
     zone = ZoneInfo(config.time_zone)
     for reason, queryset in waiting.items():

@@ -40,6 +40,7 @@ urlpatterns = [
     path("", include("dashboard.urls")),
     path("incidents/<str:ref>/", include("incidents.active_urls")),
     path("incidents/<str:ref>/chat-import/", chat_import, name="chat-import"),
+    path("incidents/<str:ref>/meetings/", include("actions.meeting_urls")),
     path("incidents/<str:ref>/", include("postmortems.urls")),
     path("actions/", include("actions.urls")),
     path("insights/", include("insights.urls")),

@@ -13,6 +13,7 @@ import logging
 import socket
 import urllib.error
 import urllib.request
+from email.message import MIMEPart
 from urllib.parse import urlsplit
 
 from django.conf import settings
@@ -39,10 +40,49 @@ def one_line(text: str) -> str:
     return " ".join(text.split())
 
 
+def attachment_part(attachment) -> MIMEPart:
+    """One attached file as a MIME part, its media type's parameters kept.
+
+    Calendar invitations need `text/calendar; method=REQUEST` as is: mail programs read the
+    method to show "accept / decline" rather than a plain file.
+    """
+    maintype, _, rest = attachment.mimetype.partition("/")
+    subtype, *pairs = (piece.strip() for piece in rest.split(";"))
+    params = dict(pair.split("=", 1) for pair in pairs if "=" in pair)
+    part = MIMEPart()
+    if maintype == "text":
+        part.set_content(
+            attachment.content.decode(),
+            subtype=subtype,
+            disposition="attachment",
+            filename=attachment.filename,
+            params=params,
+        )
+    else:
+        part.set_content(
+            attachment.content,
+            maintype,
+            subtype,
+            disposition="attachment",
+            filename=attachment.filename,
+            params=params,
+        )
+    return part
+
+
 def send_email(
-    *, to: list[str], subject: str, text: str, html: str | None = None, cc: list[str] | None = None
+    *,
+    to: list[str],
+    subject: str,
+    text: str,
+    html: str | None = None,
+    cc: list[str] | None = None,
+    attachments: tuple = (),
 ) -> None:
-    """Send one e-mail with a plain-text body and, when given, an HTML alternative."""
+    """Send one e-mail with a plain-text body and, when given, an HTML alternative and files.
+
+    Each attachment has `filename`, `content` (bytes) and `mimetype` (parameters allowed).
+    """
     message = EmailMultiAlternatives(
         subject=one_line(subject),
         body=text,
@@ -52,6 +92,8 @@ def send_email(
     )
     if html:
         message.attach_alternative(html, "text/html")
+    for attachment in attachments:
+        message.attach(attachment_part(attachment))
     try:
         message.send()
     except OSError as error:  # SMTP connection problems are socket errors
@@ -162,6 +204,7 @@ class EmailChannel:
             subject=message.subject,
             text=message.text,
             html=message.html or None,
+            attachments=message.attachments,
         )
 
     def describe(self, address: dict) -> str:

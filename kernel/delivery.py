@@ -49,6 +49,16 @@ INTERRUPTED = (
 
 
 @dataclass(frozen=True)
+class Attachment:
+    """A file sent with a message, for channels that can carry files (e-mail)."""
+
+    filename: str
+    content: bytes
+    # The media type with any parameters, e.g. "text/calendar; method=REQUEST".
+    mimetype: str
+
+
+@dataclass(frozen=True)
 class Message:
     """What one delivery says, in the forms its channel may want."""
 
@@ -58,6 +68,8 @@ class Message:
     slack: dict | None = None
     # Plain data for machine readers (outbound webhooks, ticket sync).
     data: dict = field(default_factory=dict)
+    # Files for the channels that carry them; the others send the text alone.
+    attachments: tuple[Attachment, ...] = ()
 
     def __post_init__(self) -> None:
         # A subject is one line whatever was typed into the title it is made from.
