@@ -144,7 +144,7 @@ def meeting_schedule_page(request, ref: str):
     incident = incident_for(request.user, ref)
     require_edit(request.user, incident)
     form = MeetingScheduleForm(
-        request.POST or None,
+        request.POST if request.method == "POST" else None,
         instance=ReviewMeeting(incident=incident),
         initial={"attendees": _invited_by_default(incident)},
     )

@@ -13,13 +13,17 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
+from datetime import timedelta
 from unittest import mock
 
 from django.contrib.auth.models import Group
 from django.db import transaction
 from django.test import Client, TestCase
 from django.urls import URLPattern, URLResolver, get_resolver
+from django.utils import timezone
 
+from actions.meetings import meeting_schedule
+from actions.models import MeetingDissent
 from incidents.policy import READ_ONLY_GROUP
 from postmortems.models import ConflictCopy
 from postmortems.share_links import share_link_create
@@ -207,6 +211,12 @@ ROWS: dict[str, dict[str, tuple]] = {
         "POST": ("signed in", 302, {"resume": "1"}),
     },
     "review-meetings": {"GET": ("read", 200, None), "POST": ("edit", 422, {})},
+    "meeting": {"GET": ("read", 200, None)},
+    "meeting-projector": {"GET": ("read", 200, None)},
+    "meeting-schedule": {"GET": ("edit", 200, None), "POST": ("edit", 422, {})},
+    "meeting-timer": {"POST": ("edit", 302, "timer")},  # without htmx: back to the page
+    # The sample dissent is Dana's, who is none of the roles: whoever sees it is refused.
+    "dissent-consent": {"POST": ("read", 403, {"base_version": 1})},
     "action-item": {"GET": ("read", 200, None), "POST": ("edit", 422, {})},
     "action-row": {"GET": ("read", 200, None)},
     "action-update": {"GET": ("edit", 200, None), "POST": ("edit", 422, {})},
@@ -266,6 +276,7 @@ class AuthorizationTable(TestCase):
         other.members.add(people["other team"])
         cls.team = team
         cls.people = people
+        dana = factories.user("dana", first_name="Dana")
         cls.objects = {}
         for kind in KINDS:
             incident = factories.incident(
@@ -282,6 +293,16 @@ class AuthorizationTable(TestCase):
             link, token = share_link_create(
                 postmortem=incident.postmortem, label="Acme", user=people["owner"], share_draft=True
             )
+            meeting = meeting_schedule(
+                incident=incident,
+                scheduled_at=timezone.now() + timedelta(days=2),
+                location="",
+                attendees=[people["owner"]],
+                user=people["owner"],
+            )
+            dissent = MeetingDissent.objects.create(
+                meeting=meeting, author=dana, text="Not the cause", written_by=people["owner"]
+            )
             copy = ConflictCopy.objects.create(
                 section=section, text="Mine", base_version=1, against_version=1
             )
@@ -294,6 +315,8 @@ class AuthorizationTable(TestCase):
                 "link": link,
                 "token": token,
                 "copy": copy,
+                "meeting": meeting,
+                "dissent": dissent,
                 "history_id": section.history.order_by("history_id").first().history_id,
             }
 
@@ -319,6 +342,10 @@ class AuthorizationTable(TestCase):
             "action-ticket-new": objects["item"].pk,
             "action-recheck": objects["item"].pk,
             "api-token-revoke": 999_999,
+            "meeting": objects["meeting"].pk,
+            "meeting-projector": objects["meeting"].pk,
+            "meeting-timer": objects["meeting"].pk,
+            "dissent-consent": objects["dissent"].pk,
         }
         kind_of_block = {
             "block-list": "entry",
@@ -369,6 +396,8 @@ class AuthorizationTable(TestCase):
             return {"body": "Saved from the form", "base_version": objects["section"].version}
         if data == "entry":
             return {"base_version": objects["entry"].version}
+        if data == "timer":
+            return {"action": "start", "base_version": objects["meeting"].version}
         return data
 
     def client_for(self, role: str, *, own: bool) -> Client:

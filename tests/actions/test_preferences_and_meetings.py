@@ -72,7 +72,7 @@ def test_a_review_meeting_is_recorded_for_the_incident(owner_client, owner, inci
         owner,
     )
     page = owner_client.get(url).content.decode()
-    assert "Friday 20 November 2026" in page and "Agreed &lt;3&gt; owners" in page
+    assert "Held on 2026-11-20" in page and "Agreed &lt;3&gt; owners" in page
 
 
 def test_a_meeting_cannot_be_recorded_ahead_of_time(owner_client, incident):

@@ -7,9 +7,14 @@ the only thing a new kind adds here is a sample below (how to make one, what to 
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 from asgiref.sync import async_to_sync
+from django.utils import timezone
 
+from actions.meetings import meeting_schedule
+from actions.models import MeetingDecision, MeetingDissent
 from kernel.history import document_history
 from kernel.kinds import kinds
 from kernel.live import document_channel
@@ -43,6 +48,32 @@ SAMPLES = {
         "A second region costs more than a yearly hour of downtime.",
         "The vendor fixes it next quarter.",
     ),
+    "meeting": (
+        lambda incident: meeting(incident),
+        "location",
+        "Room Ada",
+        "The video call",
+    ),
+    "attendee": (
+        lambda incident: meeting(incident).attendance.get(),
+        "presence",
+        "present",
+        "absent",
+    ),
+    "decision": (
+        lambda incident: MeetingDecision.objects.create(meeting=meeting(incident), text="Keep it"),
+        "text",
+        "Pool limits get an owner.",
+        "Alerts come first.",
+    ),
+    "dissent": (
+        lambda incident: MeetingDissent.objects.create(
+            meeting=meeting(incident), author=incident.owner, text="Not the cause"
+        ),
+        "text",
+        "The default was reasonable.",
+        "The alert was the gap.",
+    ),
     "image": (
         lambda incident: factories.image(incident),
         "caption",
@@ -50,6 +81,16 @@ SAMPLES = {
         "Pool size",
     ),
 }
+
+
+def meeting(incident):
+    return meeting_schedule(
+        incident=incident,
+        scheduled_at=timezone.now() + timedelta(days=2),
+        location="",
+        attendees=[incident.owner],
+        user=incident.owner,
+    )
 
 
 def editable_kinds():
