@@ -3,6 +3,9 @@ from simple_history.admin import SimpleHistoryAdmin
 
 from actions.models import (
     ActionItem,
+    MeetingAttendee,
+    MeetingDecision,
+    MeetingDissent,
     Nag,
     NagLine,
     NagPreference,
@@ -57,10 +60,32 @@ class WeeklyReviewAdmin(SimpleHistoryAdmin):
     list_filter = ["team"]
 
 
+class MeetingAttendeeInline(admin.TabularInline):
+    model = MeetingAttendee
+    extra = 0
+    raw_id_fields = ["user"]
+
+
+class MeetingDecisionInline(admin.TabularInline):
+    model = MeetingDecision
+    extra = 0
+    raw_id_fields = ["recorded_by"]
+
+
+class MeetingDissentInline(admin.TabularInline):
+    """Consent is given by the author on the meeting page, never here."""
+
+    model = MeetingDissent
+    extra = 0
+    raw_id_fields = ["author", "written_by"]
+    readonly_fields = ["consented_at"]
+
+
 @admin.register(ReviewMeeting)
 class ReviewMeetingAdmin(VisibleIncidentsOnly, SimpleHistoryAdmin):
-    list_display = ["incident", "held_on", "recorded_by"]
+    list_display = ["incident", "scheduled_at", "held_on", "recorded_by"]
     raw_id_fields = ["incident", "recorded_by"]
+    inlines = [MeetingAttendeeInline, MeetingDecisionInline, MeetingDissentInline]
 
 
 @admin.register(TrackerConnection)
