@@ -37,6 +37,17 @@ def test_seed_demo_is_idempotent_and_realistic(capsys):
     assert outage.action_items.filter(impact="high", effort="low").exists()
     done = outage.action_items.get(status="done")
     assert done.evidence_url and done.recheck_due(timezone.localdate())
+    # Its review meeting was held, with attendance, decisions and a dissent its author
+    # confirmed; the stale-search incident has one still to come.
+    (held,) = outage.review_meetings.all()
+    assert held.is_held and held.ended_at and held.decisions.count() == 2
+    assert {row.presence for row in held.attendance.all()} == {"present", "absent"}
+    (dissent,) = held.dissents.all()
+    assert dissent.consented and dissent.written_by != dissent.author
+    search = Incident.objects.get(title__startswith="Search results up to 40 minutes stale")
+    (coming,) = search.review_meetings.all()
+    assert not coming.is_held and coming.scheduled_at > timezone.now()
+    assert coming.attendance.count() == 3
     told = Incident.objects.exclude(title__contains=MARK)
     assert told.filter(status__in=Incident.ACTIVE_STATUSES).count() == 1
     assert told.filter(postmortem__template="quick", near_miss=False).count() == 1
