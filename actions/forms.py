@@ -236,8 +236,8 @@ class AttendeesField(PeopleChoiceField):
     def __init__(self, **kwargs):
         kwargs.setdefault("required", False)
         kwargs.setdefault("help_text", "Each gets the invitation by e-mail, with a calendar file.")
+        kwargs.setdefault("widget", forms.CheckboxSelectMultiple(attrs={"class": "people-choice"}))
         super().__init__(queryset=active_people(), **kwargs)
-        self.widget.attrs.setdefault("size", 6)
 
 
 class MeetingScheduleForm(Unsuffixed, forms.ModelForm):

@@ -135,8 +135,12 @@ def _new_decision(incident, request):
 
 def _new_dissent(incident, request):
     meeting = _meeting_of(incident, request)
+    # Most often someone writes down their own view: theirs unless they pick someone else.
     return MeetingDissent(
-        meeting=meeting, written_by=request.user, position=next_position(meeting.dissents.all())
+        meeting=meeting,
+        author=request.user,
+        written_by=request.user,
+        position=next_position(meeting.dissents.all()),
     )
 
 

@@ -442,6 +442,7 @@ class ReviewMeeting(models.Model):
             models.CheckConstraint(
                 condition=Q(held_on__isnull=False) | Q(scheduled_at__isnull=False),
                 name="review_meeting_held_or_scheduled",
+                violation_error_message="Say when the meeting is, or the day it was held.",
             )
         ]
 
@@ -468,10 +469,6 @@ class ReviewMeeting(models.Model):
     def clean(self) -> None:
         if self.held_on and self.held_on > timezone.localdate():
             raise ValidationError({"held_on": "Record a meeting once it has been held."})
-        if self.held_on is None and self.scheduled_at is None:
-            raise ValidationError(
-                {"scheduled_at": "Say when the meeting is, or the day it was held."}
-            )
 
 
 class MeetingAttendee(models.Model):
