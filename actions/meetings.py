@@ -224,15 +224,18 @@ def check_schedule(scheduled_at: datetime, now: datetime | None = None) -> None:
         raise ValidationError({"scheduled_at": "Pick a time within the coming year."})
 
 
-def _sync_attendees(meeting: ReviewMeeting, people, user) -> list:
-    """Make the invited people exactly `people`; returns those newly invited."""
+def _sync_attendees(meeting: ReviewMeeting, people, user) -> tuple[list, list[int]]:
+    """Make the invited people exactly `people`; returns those added and the ids of those
+    taken off."""
     wanted = {person.pk: person for person in people}
     current = {row.user_id: row for row in meeting.attendance.all()}
+    removed = []
     for user_id, row in current.items():
         if user_id not in wanted:
             row._history_user = user
             publish_on_commit(row, "deleted", user)
             row.delete()
+            removed.append(user_id)
     added = []
     for user_id, person in wanted.items():
         if user_id not in current:
@@ -243,7 +246,7 @@ def _sync_attendees(meeting: ReviewMeeting, people, user) -> list:
             )
             block_create(block=row, user=user)
             added.append(person)
-    return added
+    return added, removed
 
 
 def meeting_schedule(
@@ -291,13 +294,17 @@ def meeting_update(
         if not result.saved:
             return result
         meeting = result.block
-        added = _sync_attendees(meeting, attendees, user) if attendees is not None else []
+        added, removed = (
+            _sync_attendees(meeting, attendees, user) if attendees is not None else ([], [])
+        )
         if meeting.is_held:
             return result
         if moved:
             invitations_queue(meeting, list(meeting.attendance.values_list("user_id", flat=True)))
         elif added:
             invitations_queue(meeting, [person.pk for person in added])
+        # Those taken off get a cancellation, so the meeting leaves their calendar.
+        invitations_queue(meeting, removed)
     return result
 
 
@@ -329,17 +336,25 @@ def meeting_uid(meeting: ReviewMeeting) -> str:
     return f"review-meeting-{meeting.pk}@{host}"
 
 
-def calendar_file(meeting: ReviewMeeting, *, now: datetime | None = None) -> bytes:
-    """The invitation as an iCalendar file (METHOD:REQUEST), one VEVENT."""
+def calendar_file(
+    meeting: ReviewMeeting, *, now: datetime | None = None, cancel_for: str = ""
+) -> bytes:
+    """The invitation as an iCalendar file (METHOD:REQUEST), one VEVENT.
+
+    With `cancel_for` (an e-mail address), the cancellation for that one person, who was
+    taken off the meeting: METHOD:CANCEL, naming only them.
+    """
     incident = meeting.incident
     url = _base_url() + meeting.get_absolute_url()
     calendar = icalendar.Calendar()
     calendar.add("prodid", "-//Hindsight//Postmortem review meetings//EN")
     calendar.add("version", "2.0")
-    calendar.add("method", "REQUEST")
+    calendar.add("method", "CANCEL" if cancel_for else "REQUEST")
     event = icalendar.Event()
     event.add("uid", meeting_uid(meeting))
     event.add("sequence", meeting.sequence)
+    if cancel_for:
+        event.add("status", "CANCELLED")
     event.add("dtstamp", (now or timezone.now()).astimezone(ZoneInfo("UTC")))
     start = meeting.scheduled_at.astimezone(ZoneInfo("UTC"))
     event.add("dtstart", start)
@@ -357,11 +372,18 @@ def calendar_file(meeting: ReviewMeeting, *, now: datetime | None = None) -> byt
     organizer = icalendar.vCalAddress(f"mailto:{organizer_address()}")
     organizer.params["cn"] = icalendar.vText("Hindsight")
     event.add("organizer", organizer)
-    for row in meeting.attendance.select_related("user"):
-        if not row.user.email:
-            continue
-        attendee = icalendar.vCalAddress(f"mailto:{row.user.email}")
-        attendee.params["cn"] = icalendar.vText(display_name(row.user))
+    people = (
+        [(cancel_for, cancel_for)]
+        if cancel_for
+        else [
+            (row.user.email, display_name(row.user))
+            for row in meeting.attendance.select_related("user")
+            if row.user.email
+        ]
+    )
+    for email, name in people:
+        attendee = icalendar.vCalAddress(f"mailto:{email}")
+        attendee.params["cn"] = icalendar.vText(name)
         attendee.params["role"] = icalendar.vText("REQ-PARTICIPANT")
         attendee.params["partstat"] = icalendar.vText("NEEDS-ACTION")
         event.add("attendee", attendee, encode=0)
@@ -382,6 +404,9 @@ def _compose(delivery: Delivery, meetings: dict[int, ReviewMeeting]) -> engine.M
     incident = meeting.incident
     update = meeting.sequence > 0
     when = when_in_words(meeting.scheduled_at)
+    to = (delivery.address.get("to") or [""])[0]
+    if not meeting.attendance.filter(user__email=to).exists():
+        return _cancellation(meeting, to, when)
     text = (
         f"{'The review meeting has moved' if update else 'You are invited to the review meeting'}"
         f" of {incident.ref} {incident.title}.\n\n"
@@ -402,6 +427,26 @@ def _compose(delivery: Delivery, meetings: dict[int, ReviewMeeting]) -> engine.M
                 filename="review-meeting.ics",
                 content=calendar_file(meeting),
                 mimetype="text/calendar; method=REQUEST; charset=utf-8",
+            ),
+        ),
+    )
+
+
+def _cancellation(meeting: ReviewMeeting, to: str, when: str) -> engine.Message:
+    """For someone taken off the meeting: it leaves their calendar."""
+    incident = meeting.incident
+    return engine.Message(
+        subject=f"Cancelled for you: postmortem review of {incident.ref} {incident.title}, {when}",
+        text=(
+            f"You are no longer on the review meeting of {incident.ref} {incident.title} "
+            f"({when}).\n\nThe postmortem: {_base_url()}{incident.get_absolute_url()}\n"
+        ),
+        data={"ref": incident.ref, "meeting": meeting.pk, "cancelled": True},
+        attachments=(
+            engine.Attachment(
+                filename="review-meeting.ics",
+                content=calendar_file(meeting, cancel_for=to),
+                mimetype="text/calendar; method=CANCEL; charset=utf-8",
             ),
         ),
     )

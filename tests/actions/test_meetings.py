@@ -174,6 +174,36 @@ def test_someone_added_later_gets_the_invitation_and_nobody_else_is_told_again(
     assert calendar_event(message)[1]["sequence"] == 0
 
 
+def test_someone_taken_off_gets_a_cancellation_for_their_calendar(
+    owner_client, meeting, owner, teammate
+):
+    engine.deliver_due()
+    (uid,) = {str(calendar_event(m)[1]["uid"]) for m in mail.outbox}
+    mail.outbox.clear()
+    response = owner_client.post(
+        f"/incidents/{meeting.incident.ref}/meeting/{meeting.pk}/",
+        {
+            "base_version": meeting.version,
+            "scheduled_at": "2026-11-23 14:00",
+            "location": "Room Ada",
+            "attendees": [owner.pk],
+        },
+        headers=HTMX,
+    )
+    assert response.status_code == 200
+    engine.deliver_due()
+    (message,) = mail.outbox
+    assert message.to == ["marcus@example.com"]
+    assert message.subject.startswith("Cancelled for you: postmortem review of")
+    (attachment,) = message.attachments
+    assert attachment.get_param("method") == "CANCEL"
+    calendar = icalendar.Calendar.from_ical(attachment.get_content())
+    (event,) = calendar.walk("VEVENT")
+    assert str(calendar["method"]) == "CANCEL" and str(event["status"]) == "CANCELLED"
+    assert str(event["uid"]) == uid
+    assert str(event["attendee"]) == "mailto:marcus@example.com"
+
+
 @pytest.mark.parametrize(
     ("typed", "words"),
     [
