@@ -42,7 +42,7 @@ def _page(request, ref: str, pk: int, *, projector: bool):
     # The event position first, as on the document page: nothing saved after it is missed.
     last_event_id = get_bus().last_id(document_channel(incident_for(request.user, ref).pk))
     incident = document_for(request.user, ref)
-    meeting = _meeting(incident, pk)
+    meeting = kind_named("meeting").get(incident, pk)
     context = document_context(incident)
     context.update(
         meeting=meeting,

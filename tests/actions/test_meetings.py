@@ -11,6 +11,8 @@ import pytest
 import time_machine
 from asgiref.sync import async_to_sync
 from django.core import mail
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from actions.meetings import AGENDA, PLANNED_MINUTES, meeting_schedule
@@ -512,6 +514,25 @@ def test_the_page_and_the_projector_layout_show_the_agenda(owner_client, meeting
     assert "Laptop and phone layout" in projector
     missing = f"/incidents/{meeting.incident.ref}/meetings/999999/"
     assert owner_client.get(missing).status_code == 404
+
+
+def test_the_page_reads_its_records_in_a_fixed_number_of_queries(owner_client, owner, meeting):
+    def queries() -> int:
+        with CaptureQueriesContext(connection) as captured:
+            assert owner_client.get(meeting_url(meeting)).status_code == 200
+        return len(captured)
+
+    def add_records(n: int) -> None:
+        for i in range(n):
+            person = factories.user(first_name=f"Guest {i}")
+            MeetingAttendee.objects.create(meeting=meeting, user=person, position=10 + i)
+            MeetingDecision.objects.create(meeting=meeting, text=f"Decision {i}", recorded_by=owner)
+            MeetingDissent.objects.create(meeting=meeting, author=person, text=f"View {i}")
+
+    add_records(1)
+    few = queries()
+    add_records(6)
+    assert queries() == few
 
 
 def test_the_meetings_list_links_to_scheduled_and_held_meetings(owner_client, meeting):
