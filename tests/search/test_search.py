@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from django.urls import reverse
 
-from incidents.models import Incident, TimelineEntry
+from incidents.models import TimelineEntry
 from search.models import SearchEntry
 from search.queries import search_fallback, search_postgres
 from tests import factories
@@ -42,12 +42,8 @@ def written(owner):
     }
 
 
-def incidents():
-    return Incident.objects.all()
-
-
-def test_a_title_ranks_above_a_passing_mention(written):
-    results = search_postgres(incidents(), "database")
+def test_a_title_ranks_above_a_passing_mention(owner, written):
+    results = search_postgres(owner, "database")
     found = [(hit.incident, hit.kind) for hit in results.hits]
     # Opening an incident writes its title into the first timeline entry, so it is found twice.
     assert found[0] == (written["titled"], "incident")
@@ -58,48 +54,48 @@ def test_a_title_ranks_above_a_passing_mention(written):
     assert results.hits[0].rank > max(hit.rank for hit in results.hits[1:])
 
 
-def test_hits_are_highlighted_and_link_to_their_block(written):
-    results = search_postgres(incidents(), "fencing")
+def test_hits_are_highlighted_and_link_to_their_block(owner, written):
+    results = search_postgres(owner, "fencing")
     by_kind = {hit.kind: hit for hit in results.hits}
     # "fenced" in the summary shares the stem.
-    assert set(by_kind) == {"why", "item", "section"}
+    assert set(by_kind) == {"why", "action", "section"}
     assert "<mark>fenced</mark>" in by_kind["section"].snippet
     assert "<mark>fencing</mark>" in by_kind["why"].snippet
     assert by_kind["why"].url == f"/incidents/{written['titled'].ref}/#why-{written['why'].pk}"
-    assert by_kind["item"].url.endswith(f"#action-{written['item'].pk}")
+    assert by_kind["action"].url.endswith(f"#action-{written['item'].pk}")
 
 
-def test_stemming_finds_other_forms_of_a_word(written):
-    results = search_postgres(incidents(), "fails")
+def test_stemming_finds_other_forms_of_a_word(owner, written):
+    results = search_postgres(owner, "fails")
     assert [hit.kind for hit in results.hits] == ["section"]
     assert "<mark>failed</mark>" in results.hits[0].snippet
 
 
-def test_the_index_follows_saves_and_deletes(written):
+def test_the_index_follows_saves_and_deletes(owner, written):
     summary = written["summary"]
     summary.body = "Nothing about it now."
     summary.save()
-    assert "section" not in [h.kind for h in search_postgres(incidents(), "fenced").hits]
+    assert "section" not in [h.kind for h in search_postgres(owner, "fenced").hits]
     written["entry"].delete()
-    assert [h.incident for h in search_postgres(incidents(), "database").hits] == [
+    assert [h.incident for h in search_postgres(owner, "database").hits] == [
         written["titled"],
         written["titled"],
     ]
     written["titled"].title = "Primary election stalled"
     written["titled"].save()
-    assert [h.kind for h in search_postgres(incidents(), "database").hits] == ["entry"]
+    assert [h.kind for h in search_postgres(owner, "database").hits] == ["entry"]
 
 
 def test_user_text_in_a_snippet_is_escaped(owner):
     incident = factories.incident(owner=owner)
     factories.timeline_entry(incident, text="<script>alert(1)</script> pager <b>storm</b>")
-    hit = search_postgres(incidents(), "pager").hits[0]
+    hit = search_postgres(owner, "pager").hits[0]
     assert "<script" not in hit.snippet and "<b>" not in hit.snippet
     assert "<mark>pager</mark>" in hit.snippet
 
 
-def test_the_fallback_finds_the_same_blocks_without_postgres_search(written):
-    results = search_fallback(incidents(), "Database")
+def test_the_fallback_finds_the_same_blocks_without_postgres_search(owner, written):
+    results = search_fallback(owner, "Database")
     assert [(hit.incident, hit.kind) for hit in results.hits] == [
         (written["titled"], "incident"),
         (written["mentioned"], "entry"),  # newest first among the timeline hits
@@ -108,13 +104,13 @@ def test_the_fallback_finds_the_same_blocks_without_postgres_search(written):
     assert "<mark>Database</mark>" in results.hits[0].snippet
     assert results.hits[1].url.endswith(f"#entry-{written['entry'].pk}")
     # Every word must appear in the block.
-    assert [h.kind for h in search_fallback(incidents(), "fencing script").hits] == ["why"]
+    assert [h.kind for h in search_fallback(owner, "fencing script").hits] == ["why"]
 
 
 def test_the_fallback_escapes_user_text(owner):
     incident = factories.incident(owner=owner)
     factories.timeline_entry(incident, text="<img src=x onerror=alert(1)> pager")
-    snippet = search_fallback(incidents(), "pager").hits[0].snippet
+    snippet = search_fallback(owner, "pager").hits[0].snippet
     assert "<img" not in snippet and "<mark>pager</mark>" in snippet
 
 
@@ -173,9 +169,9 @@ def test_search_asks_a_fixed_number_of_queries(owner_client, owner, django_asser
 def test_rebuild_indexes_what_bypassed_save(owner, written):
     summary = written["summary"]
     summary.__class__.objects.filter(pk=summary.pk).update(body="A quorum was lost")
-    assert search_postgres(incidents(), "quorum").total == 0
+    assert search_postgres(owner, "quorum").total == 0
     from search.indexing import rebuild
 
     rebuild()
-    assert search_postgres(incidents(), "quorum").total == 1
+    assert search_postgres(owner, "quorum").total == 1
     assert SearchEntry.objects.filter(kind="entry").count() == TimelineEntry.objects.count()
