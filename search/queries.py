@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from django.contrib.postgres.search import SearchHeadline, SearchQuery
+from django.core.exceptions import EmptyResultSet
 from django.db import connection
 from django.db.models import F, Q, QuerySet, TextField, Value
 from django.db.models.functions import Concat
@@ -105,16 +106,23 @@ def search_postgres(reader, q, *, page=1, within=None, since=None, until=None) -
     if until is not None:
         matches = matches.filter(started_at__lt=until)
     candidates = matches.order_by("-started_at", "-id").values_list("id", "started_at", "vector")
-    sql, params = candidates[: CAP + 1].query.sql_with_params()
+    try:
+        sql, params = candidates[: CAP + 1].query.sql_with_params()
+    except EmptyResultSet:  # the reader may see nothing at all
+        return Results([], 0, page)
     start = (page - 1) * PER_PAGE
     with connection.cursor() as cursor:
+        # The (CAP + 1)th most recent match only tells that there were more than CAP.
         cursor.execute(
-            f"""SELECT c.id, ts_rank(c.vector, websearch_to_tsquery(%s::regconfig, %s)) AS rank,
-                       count(*) OVER () AS total
-                FROM ({sql}) AS c(id, started_at, vector)
-                ORDER BY rank DESC, c.started_at DESC, c.id DESC
+            f"""SELECT id, ts_rank(vector, websearch_to_tsquery(%s::regconfig, %s)) AS rank,
+                       total
+                FROM (SELECT c.*, count(*) OVER () AS total,
+                             row_number() OVER (ORDER BY c.started_at DESC, c.id DESC) AS n
+                      FROM ({sql}) AS c(id, started_at, vector)) AS c
+                WHERE n <= %s
+                ORDER BY rank DESC, started_at DESC, id DESC
                 LIMIT %s OFFSET %s""",
-            [CONFIG, q, *params, PER_PAGE, start],
+            [CONFIG, q, *params, CAP, PER_PAGE, start],
         )
         ranked = cursor.fetchall()
         if ranked:
@@ -212,10 +220,13 @@ def search_fallback(reader, q, *, page=1, within=None, since=None, until=None) -
     if until is not None:
         incidents = incidents.filter(started_at__lt=until)
     found = [hit for kind in searchable_kinds() for hit in _fallback_kind(kind, incidents, words)]
-    found.sort(key=lambda f: (f[0], f[1], f[2].block_id), reverse=True)
+    # As on PostgreSQL: the most recent CAP matches, then the best of them first.
+    found.sort(key=lambda f: (f[1], f[2].block_id), reverse=True)
     capped = len(found) > CAP
+    found = found[:CAP]
+    found.sort(key=lambda f: (f[0], f[1], f[2].block_id), reverse=True)
     start = (page - 1) * PER_PAGE
-    hits = [hit for _, _, hit in found[: min(CAP, len(found))][start : start + PER_PAGE]]
+    hits = [hit for _, _, hit in found[start : start + PER_PAGE]]
     by_id = Incident.objects.select_related("severity").in_bulk({hit.incident for hit in hits})
     for hit in hits:
         hit.incident = by_id[hit.incident]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from django.contrib.auth.models import AnonymousUser
 from django.urls import reverse
 
 from incidents.models import TimelineEntry
@@ -175,3 +176,125 @@ def test_rebuild_indexes_what_bypassed_save(owner, written):
     rebuild()
     assert search_postgres(owner, "quorum").total == 1
     assert SearchEntry.objects.filter(kind="entry").count() == TimelineEntry.objects.count()
+
+
+def test_newer_comes_first_among_equal_hits(owner):
+    older = factories.incident(owner=owner, title="Pager storm", started_at=days_ago(9))
+    newer = factories.incident(owner=owner, title="Pager storm", started_at=days_ago(2))
+    for search_in in (search_postgres, search_fallback):
+        titles = [h.incident for h in search_in(owner, "storm").hits if h.kind == "incident"]
+        assert titles == [newer, older], search_in
+
+
+def days_ago(days: int):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    return timezone.now() - timedelta(days=days)
+
+
+@pytest.fixture
+def secret(owner, teammate):
+    team = factories.team("Payments")
+    team.members.add(teammate)
+    hidden = factories.incident(owner=owner, title="Quorum lost on the ledger", private=True)
+    hidden.team = team
+    hidden.save()
+    factories.timeline_entry(hidden, text="The ledger quorum was lost at noon")
+    return hidden
+
+
+@pytest.mark.parametrize("search_in", [search_postgres, search_fallback])
+def test_a_private_incident_is_absent_for_an_outsider(secret, owner, teammate, outsider, search_in):
+    assert search_in(outsider, "quorum").hits == []
+    assert search_in(outsider, "quorum").total == 0
+    assert {h.incident for h in search_in(teammate, "quorum").hits} == {secret}
+    assert {h.incident for h in search_in(owner, "quorum").hits} == {secret}
+    assert search_in(AnonymousUser(), "quorum").hits == []
+
+
+def test_the_private_flag_follows_the_incident(secret, outsider, client):
+    secret.private = False
+    secret.save()
+    assert {h.kind for h in search_postgres(outsider, "quorum").hits} == {"incident", "entry"}
+    secret.private = True
+    secret.save()
+    client.force_login(outsider)
+    page = client.get(reverse("search"), {"q": "quorum ledger"})
+    assert page.status_code == 200
+    assert "ledger" not in page.content.decode().split("</h1>", 1)[1].replace("quorum ledger", "")
+    assert page.context["results"].total == 0
+
+
+@pytest.mark.parametrize("search_in", [search_postgres, search_fallback])
+def test_more_matches_than_the_cap_rank_the_most_recent(owner, monkeypatch, search_in):
+    monkeypatch.setattr("search.queries.CAP", 3)
+    old = factories.incident(owner=owner, title="Disk full", started_at=days_ago(30))
+    for n in range(4):
+        factories.timeline_entry(
+            factories.incident(owner=owner, started_at=days_ago(n + 1)), text=f"disk full {n}"
+        )
+    results = search_in(owner, "disk")
+    assert results.capped and results.total == 3
+    assert old not in {hit.incident for hit in results.hits}
+    assert len(results.hits) == 3
+
+
+def test_the_page_says_when_the_matches_were_capped(owner_client, owner, monkeypatch):
+    monkeypatch.setattr("search.queries.CAP", 2)
+    for n in range(3):
+        factories.timeline_entry(factories.incident(owner=owner), text=f"disk full {n}")
+    text = owner_client.get(reverse("search"), {"q": "disk"}).content.decode()
+    assert "More than 2 places found: these are the best of the 2 most recent." in text
+
+
+@pytest.mark.parametrize(
+    "q", ["!:&|()'", "a & b | !c", "(database", "database:*", "'", "&", "x <-> y", "\u00a0é"]
+)
+def test_query_syntax_characters_answer_calmly(owner_client, written, q):
+    response = owner_client.get(reverse("search"), {"q": q})
+    assert response.status_code == 200
+    assert response.context["results"] is None or response.context["results"].total >= 0
+
+
+@pytest.mark.parametrize(
+    ("dates", "found"),
+    [
+        ({"since": "0001-01-01", "until": "9999-12-31"}, True),
+        ({"since": "9999-12-31"}, False),
+        ({"until": "0001-01-01"}, False),
+    ],
+)
+def test_far_dates_answer_calmly(owner_client, written, dates, found):
+    response = owner_client.get(reverse("search"), {"q": "database", **dates})
+    assert response.status_code == 200
+    assert bool(response.context["results"].hits) is found
+
+
+@pytest.mark.parametrize(
+    "dates",
+    [
+        {"since": "2026-13-01"},
+        {"since": "10000-01-01"},
+        {"since": "12/01/2026"},
+        {"since": "2026-11-20", "until": "2026-11-19"},
+    ],
+)
+def test_bad_dates_answer_400_in_words(owner_client, db, dates):
+    response = owner_client.get(reverse("search"), {"q": "pool", **dates})
+    assert response.status_code == 400
+    assert "YYYY-MM-DD" in response.content.decode() or "on or after" in response.content.decode()
+
+
+def test_the_day_filter_keeps_incidents_started_in_it(owner_client, owner):
+    from django.utils import timezone
+
+    early = factories.incident(owner=owner, title="Cert expired", started_at=days_ago(40))
+    late = factories.incident(owner=owner, title="Cert expired", started_at=days_ago(1))
+    since = timezone.localdate(days_ago(10)).isoformat()
+    response = owner_client.get(reverse("search"), {"q": "cert", "since": since})
+    assert {hit.incident for hit in response.context["results"].hits} == {late}
+    until = timezone.localdate(days_ago(40)).isoformat()
+    response = owner_client.get(reverse("search"), {"q": "cert", "until": until})
+    assert {hit.incident for hit in response.context["results"].hits} == {early}
