@@ -214,8 +214,7 @@ class Incident(models.Model):
             # The private incidents alone, with what the policy asks of them: filtering a
             # large table by who may read it (policy.visible_rows) reads this, not every row.
             models.Index(
-                fields=["id"],
-                include=["owner", "team", "private"],
+                fields=["id", "owner", "team", "private"],
                 condition=Q(private=True),
                 name="incident_private_idx",
             ),

@@ -14,6 +14,6 @@ class Migration(migrations.Migration):
     operations = [
         migrations.AddIndex(
             model_name='incident',
-            index=models.Index(condition=models.Q(('private', True)), fields=['id'], include=('owner', 'team', 'private'), name='incident_private_idx'),
+            index=models.Index(condition=models.Q(('private', True)), fields=['id', 'owner', 'team', 'private'], name='incident_private_idx'),
         ),
     ]
