@@ -125,9 +125,9 @@ def search_postgres(reader, q, *, page=1, within=None, since=None, until=None) -
             [CONFIG, q, *params, CAP, PER_PAGE, start],
         )
         ranked = cursor.fetchall()
-        if ranked:
-            total = ranked[0][2]
-        else:
+        if ranked or page == 1:
+            total = ranked[0][2] if ranked else 0
+        else:  # a page past the last one: say how many there were
             cursor.execute(f"SELECT count(*) FROM ({sql}) AS c", params)
             total = cursor.fetchone()[0]
     rank_of = {pk: rank for pk, rank, _ in ranked}

@@ -298,3 +298,10 @@ def test_the_day_filter_keeps_incidents_started_in_it(owner_client, owner):
     until = timezone.localdate(days_ago(40)).isoformat()
     response = owner_client.get(reverse("search"), {"q": "cert", "until": until})
     assert {hit.incident for hit in response.context["results"].hits} == {early}
+
+
+def test_a_page_past_the_last_says_how_many_there_were(owner_client, written):
+    response = owner_client.get(reverse("search"), {"q": "database", "page": 5})
+    assert response.status_code == 200
+    results = response.context["results"]
+    assert results.hits == [] and results.total == 3
