@@ -3,17 +3,21 @@
 Builds its own PostgreSQL database with set-based INSERT ... SELECT (once; later runs reuse it
 when the size matches): per incident a title, three written sections, three timeline entries,
 a cause with a why, and an action item, from a vocabulary where "database" is in about a third
-of the texts and "zephyrine" in one incident in ten thousand; the search index is filled the
-way `rebuild_search_index` fills it, in one statement. The incidents are spread over ten
-quarters, so the last complete quarter holds about 10,000 of them.
+of the texts and "zephyrine" in one incident in ten thousand; every fifth incident is private
+to one of eight teams. Columns added to the models later are filled with their defaults. The
+search index is filled the way `rebuild_search_index` fills it (one statement per searchable
+kind), its GIN index made once afterwards. The incidents are spread over ten quarters, so the
+last complete quarter holds about 10,000 of them.
 
 Then, in one run, it times through Django's test client (the whole view: policy, form, query,
 template):
-- `/search/?q=` for a common word, a rare word, and a common two-word phrase: p50 and p95;
+- `/search/?q=` for a common word, a rare word, and a common two-word phrase: p50 and p95, as
+  a member (every public incident), as a member of one team (and its private incidents), and
+  that member with the team filter set;
 - `/insights/` for that quarter, interleaved with `/login/` so both see the same machine load,
   and the ratio of their medians (target: insights within 10x the login page).
 
-    .venv/bin/python bench/search.py [--incidents 100000] [--rounds 30]
+    .venv/bin/python bench/search.py [--incidents 100000] [--rounds 30] [--search-only]
                                      [--database-url postgres://.../hindsight_bench_search]
 
 The database's name must contain "bench": it is emptied and refilled.
