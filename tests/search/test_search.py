@@ -212,6 +212,8 @@ def test_a_private_incident_is_absent_for_an_outsider(secret, owner, teammate, o
     assert {h.incident for h in search_in(teammate, "quorum").hits} == {secret}
     assert {h.incident for h in search_in(owner, "quorum").hits} == {secret}
     assert search_in(AnonymousUser(), "quorum").hits == []
+    admin = factories.user("root", is_superuser=True)
+    assert {h.incident for h in search_in(admin, "quorum").hits} == {secret}
 
 
 def test_the_private_flag_follows_the_incident(secret, outsider, client):
