@@ -226,7 +226,9 @@ def percentile(values: list[float], share: float) -> float:
 
 def measure(rounds: int, skip_insights: bool = False) -> None:
     from django.contrib.auth import get_user_model
+    from django.db import connection
     from django.test import Client
+    from django.test.utils import CaptureQueriesContext
     from django.utils import timezone
 
     from incidents.models import Incident, Team
@@ -263,13 +265,18 @@ def measure(rounds: int, skip_insights: bool = False) -> None:
         for label, q in words:
             params = {"q": q, **filters}
             timed(reader_client, "/search/", params)  # warm the cache and the plan
-            times = [timed(reader_client, "/search/", params) for _ in range(rounds)]
+            times, in_sql = [], []
+            for _ in range(rounds):
+                with CaptureQueriesContext(connection) as queries:
+                    times.append(timed(reader_client, "/search/", params))
+                in_sql.append(sum(float(query["time"]) for query in queries) * 1000)
             within = Incident.objects.filter(team=team) if filters else None
             results = search(reader, q, within=within)
             found = f"more than {results.total:,}" if results.capped else f"{results.total:,}"
             print(
                 f"  search {label:6} {q!r:13} {found:>15} matches  "
                 f"p50 {percentile(times, 0.5):6.1f} ms  p95 {percentile(times, 0.95):6.1f} ms"
+                f"  (in SQL: p50 {percentile(in_sql, 0.5):5.1f} ms)"
             )
     if skip_insights:
         return
