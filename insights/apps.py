@@ -5,3 +5,8 @@ class InsightsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
     name = "insights"
     verbose_name = "Insights across incidents"
+
+    def ready(self) -> None:
+        from insights.cache import connect
+
+        connect()
