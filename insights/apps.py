@@ -8,5 +8,8 @@ class InsightsConfig(AppConfig):
 
     def ready(self) -> None:
         from insights.cache import connect
+        from insights.digest import REVIEW_TOPIC
+        from kernel.delivery import register_topic
 
         connect()
+        register_topic(REVIEW_TOPIC)
