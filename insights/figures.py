@@ -28,6 +28,7 @@ from django.db.models import (
     Value,
     When,
 )
+from django.db.models.functions import Greatest
 
 from actions.models import ActionItem
 from incidents.milestones import METRICS
@@ -294,12 +295,21 @@ def _item_counts(items: QuerySet[ActionItem], today: date) -> dict:
             late &= Q(due_date__gte=today - timedelta(high))
         counts[f"overdue_{low}"] = Count("pk", filter=late)
     if connection.vendor == "postgresql":
-        to_close = ExpressionWrapper(F("closed_at") - F("created_at"), output_field=DurationField())
+        # An item filed as already done is stamped closed a moment before it is created.
+        # (GREATEST skips NULLs, so an open item is kept out by the When.)
+        span = ExpressionWrapper(F("closed_at") - F("created_at"), output_field=DurationField())
+        to_close = Case(
+            When(
+                closed_at__isnull=False,
+                then=Greatest(span, Value(timedelta(0)), output_field=DurationField()),
+            ),
+            output_field=DurationField(),
+        )
         counts["to_close"] = Percentile(to_close, 0.5)
         return items.aggregate(**counts)
     found = items.aggregate(**counts)
     closed = items.filter(closed_at__isnull=False).values_list("created_at", "closed_at")
-    found["to_close"] = median([done - made for made, done in closed])
+    found["to_close"] = median([max(done - made, timedelta(0)) for made, done in closed])
     return found
 
 
