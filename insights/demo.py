@@ -227,3 +227,8 @@ def _recurrences(now):
         Recurrence.objects.get_or_create(
             incident=later, earlier=earlier, defaults={"decision": "confirmed"}
         )
+        # Its alert was built only after the lag came back: closed two days after that.
+        fix = earlier.action_items.order_by("position").first()
+        closed = later.started_at + timedelta(days=2)
+        if fix is not None and fix.created_at < later.started_at and closed < now:
+            ActionItem.objects.filter(pk=fix.pk, closed_at__isnull=False).update(closed_at=closed)
