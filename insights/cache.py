@@ -9,7 +9,8 @@ made of everything the figures depend on, so it can never be another reader's or
    reader computing from the uncommitted state between the two stores under a version nobody
    asks for any more. A lost counter starts again from the clock, never from an old value.
 2. The reader's visibility, as the policy names it (`visibility_scope`): two people who may
-   see exactly the same incidents share the entry; anyone else cannot.
+   see exactly the same incidents share the entry; anyone else cannot. It is kept per person
+   under the data version too, which every change of who may see what also bumps.
 3. The filters: the periods of the trend (so "this quarter" moves with the calendar), team,
    service and severity.
 4. Today's date, as overdue ageing counts days; and within the day the entry holds only until
@@ -70,8 +71,17 @@ def bump_on_commit(**kwargs) -> None:
     transaction.on_commit(bump)
 
 
+def _bump_unless_signing_in(update_fields=None, **kwargs) -> None:
+    # Signing in saves the user's last_login, which changes nothing anybody may see.
+    if update_fields is None or set(update_fields) != {"last_login"}:
+        bump_on_commit()
+
+
 def connect() -> None:
-    """Bump the version on every save or delete of what the figures read."""
+    """Bump the version on every save or delete of what the figures read, and of what decides
+    who may read which incident (people, teams, responders, viewers)."""
+    from django.contrib.auth import get_user_model
+
     from actions.models import ActionItem
     from incidents.models import Service, Severity, Team
     from insights.models import Recurrence
@@ -82,9 +92,27 @@ def connect() -> None:
         uid = f"insights-cache-{model._meta.label}"
         post_save.connect(bump_on_commit, sender=model, dispatch_uid=uid + "-save")
         post_delete.connect(bump_on_commit, sender=model, dispatch_uid=uid + "-delete")
-    m2m_changed.connect(
-        bump_on_commit, sender=Incident.services.through, dispatch_uid="insights-cache-services"
-    )
+    for through in (Incident.services.through, Incident.responders.through,
+                    Incident.viewers.through, Team.members.through):  # fmt: skip
+        m2m_changed.connect(
+            bump_on_commit, sender=through, dispatch_uid=f"insights-cache-{through._meta.label}"
+        )
+    User = get_user_model()
+    post_save.connect(_bump_unless_signing_in, sender=User, dispatch_uid="insights-cache-user")
+    post_delete.connect(bump_on_commit, sender=User, dispatch_uid="insights-cache-user-delete")
+
+
+def _visibility(user, version: int) -> str:
+    """The policy's `visibility_scope`, kept per person until the version moves on (every
+    change of who may see what bumps it)."""
+    if not getattr(user, "pk", None):
+        return visibility_scope(user)
+    key = f"insights:scope:{_database()}:{version}:{user.pk}"
+    scope = cache.get(key)
+    if scope is None:
+        scope = visibility_scope(user)
+        cache.set(key, scope, timeout=MAX_AGE.total_seconds())
+    return scope
 
 
 def _key(user, trend: list[Period], scope: dict, today) -> str:
@@ -92,8 +120,9 @@ def _key(user, trend: list[Period], scope: dict, today) -> str:
         f"{name}={getattr(scope.get(name), 'pk', '')}" for name in ("team", "service", "severity")
     ]
     digest = hashlib.sha256("|".join(filters).encode()).hexdigest()[:32]
-    scope_key = visibility_scope(user)
-    return f"insights:figures:{_database()}:{data_version()}:{scope_key}:{digest}:{today}"
+    version = data_version()
+    scope_key = _visibility(user, version)
+    return f"insights:figures:{_database()}:{version}:{scope_key}:{digest}:{today}"
 
 
 def _next_due(incidents: QuerySet[Incident], now: datetime) -> datetime | None:

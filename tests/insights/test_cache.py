@@ -134,3 +134,26 @@ def test_a_committed_save_bumps_the_version_again_after_the_commit(owner):
     before = cache.data_version()
     factories.incident(owner=owner)
     assert cache.data_version() > before + 1  # once at the save, once at the commit
+
+
+def test_joining_the_team_counts_its_private_incident_at_once(client, owner, outsider):
+    team = factories.team("Security")
+    team.members.add(owner)
+    _, hidden = several(owner, team, 2)
+    hidden.private = True
+    hidden.save()
+    client.force_login(outsider)
+    assert incidents_counted(client) == 1
+    team.members.add(outsider)
+    assert incidents_counted(client) == 2
+    team.members.remove(outsider)
+    assert incidents_counted(client) == 1
+
+
+def test_signing_in_does_not_throw_the_figures_away(client, owner):
+    before = cache.data_version()
+    response = client.post(
+        reverse("login"), {"username": owner.get_username(), "password": factories.PASSWORD}
+    )
+    assert response.status_code == 302
+    assert cache.data_version() == before
