@@ -11,8 +11,8 @@ made of everything the figures depend on, so it can never be another reader's or
 2. The reader's visibility, as the policy names it (`visibility_scope`): two people who may
    see exactly the same incidents share the entry; anyone else cannot. It is kept per person
    under the data version too, which every change of who may see what also bumps.
-3. The filters: the periods of the trend (so "this quarter" moves with the calendar), team,
-   service and severity.
+3. The filters: the periods of the trend (so "this quarter" moves with the calendar) in the
+   viewer's time zone (a period runs from their midnight), team, service and severity.
 4. Today's date, as overdue ageing counts days; and within the day the entry holds only until
    the next postmortem due date passes (it moves "not due yet" to "past due"), at most
    `MAX_AGE` (a bound for writes that bypass `save()`, such as a bulk load: call `bump()`).
@@ -116,9 +116,15 @@ def _visibility(user, version: int) -> str:
 
 
 def _key(user, trend: list[Period], scope: dict, today) -> str:
-    filters = [f"{p.start}/{p.end}" for p in trend] + [
-        f"{name}={getattr(scope.get(name), 'pk', '')}" for name in ("team", "service", "severity")
-    ]
+    # Periods run from midnight in the viewer's zone, so the zone is part of what was counted.
+    filters = (
+        [timezone.get_current_timezone_name()]
+        + [f"{p.start}/{p.end}" for p in trend]
+        + [
+            f"{name}={getattr(scope.get(name), 'pk', '')}"
+            for name in ("team", "service", "severity")
+        ]
+    )
     digest = hashlib.sha256("|".join(filters).encode()).hexdigest()[:32]
     version = data_version()
     scope_key = _visibility(user, version)

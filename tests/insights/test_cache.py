@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import time_machine
@@ -157,3 +157,19 @@ def test_signing_in_does_not_throw_the_figures_away(client, owner):
     )
     assert response.status_code == 302
     assert cache.data_version() == before
+
+
+def test_a_viewer_in_another_zone_gets_the_periods_of_their_own_midnight(client, owner):
+    today = timezone.localdate()
+    start = today - timedelta(6)
+    # 23:30 UTC the evening before the period: 00:30 on its first day in Berlin.
+    late = timezone.make_aware(datetime.combine(start, datetime.min.time()), UTC) - timedelta(
+        minutes=30
+    )
+    factories.incident(owner=owner, started_at=late)
+    client.force_login(owner)
+    params = {"period": "custom", "start": start.isoformat(), "end": today.isoformat()}
+    client.cookies["tz"] = "Europe/Berlin"
+    assert incidents_counted(client, params) == 1
+    client.cookies["tz"] = "UTC"
+    assert incidents_counted(client, params) == 0
