@@ -20,6 +20,8 @@ people added as its viewers, and admins; to anyone else it does not exist (404).
 
 from __future__ import annotations
 
+import hashlib
+
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied
 from django.db.models import Exists, F, OuterRef, Q, QuerySet
@@ -83,6 +85,28 @@ def visible_rows(user, *, incident: str = "incident", private: str = "private") 
         return Q()
     private_ones = visible_incidents(user, Incident.objects.filter(private=True))
     return Q(**{private: False}) | Q(**{f"{incident}__in": private_ones})
+
+
+def visibility_scope(user) -> str:
+    """A key equal for two people exactly when they may read the same incidents.
+
+    What is computed over `visible_incidents` and kept (insights figures) is stored under it,
+    so nobody is ever shown numbers that count an incident hidden from them. It lives here,
+    beside the rule it mirrors: non-private incidents are read by everyone signed in, private
+    ones by their insiders.
+    """
+    if not _signed_in(user):
+        return "nobody"
+    if user.is_superuser:
+        return "everything"
+    private = (
+        Incident.objects.filter(private=True)
+        .filter(_insiders(user))
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+    digest = hashlib.sha256(",".join(map(str, private)).encode()).hexdigest()[:32]
+    return f"public+{digest}"
 
 
 def _is_insider(user, incident: Incident) -> bool:

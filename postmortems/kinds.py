@@ -135,6 +135,8 @@ ENTRY = BlockKind(
     new_form=NewTimelineEntryForm,
     new_block=lambda incident, request: TimelineEntry(incident=incident, added_by=request.user),
     list_partial="timeline",
+    # The header's picture marks every entry on its time axis.
+    refreshes=("incident",),
     deletable=True,
     prose_fields=("text",),
     document_list="timeline",

@@ -60,7 +60,8 @@ class AsgiServer:
             cwd=ROOT,
             env=self.env,
         )
-        for _ in range(100):
+        # Up to 30 s: on a busy shared machine importing the app alone can take ten.
+        for _ in range(300):
             try:
                 urllib.request.urlopen(f"{self.url}/healthz", timeout=1)
                 return

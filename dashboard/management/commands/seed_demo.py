@@ -235,6 +235,7 @@ class Command(BaseCommand):
             responders=[people["priya"], people["marcus"], people["lena"], people["demo"]],
             started_at=start,
             detected_at=start + timedelta(minutes=4),
+            acknowledged_at=start + timedelta(minutes=7),
             mitigated_at=start + timedelta(minutes=38),
             resolved_at=start + timedelta(minutes=47),
             status=Incident.Status.RESOLVED,
@@ -413,6 +414,7 @@ class Command(BaseCommand):
             responders=[people["lena"], people["sam"]],
             started_at=start,
             detected_at=start + timedelta(minutes=22),
+            acknowledged_at=start + timedelta(minutes=30),
             mitigated_at=start + timedelta(minutes=55),
             resolved_at=start + timedelta(minutes=70),
             status=Incident.Status.CLOSED,
@@ -488,6 +490,7 @@ class Command(BaseCommand):
             responders=[people["demo"], people["sam"]],
             started_at=start,
             detected_at=start + timedelta(minutes=6),
+            acknowledged_at=start + timedelta(minutes=11),
             status=Incident.Status.IDENTIFIED,
             customer_facing=True,
         )
