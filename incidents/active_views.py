@@ -112,13 +112,14 @@ def _context(request, incident: Incident, **extra) -> dict:
         "kind_words": KIND_WORDS,
         "kind_keys": KIND_KEYS,
         "capture_form": QuickCaptureForm(auto_id="capture-%s", label_suffix=""),
+        "milestone_form": MilestoneForm(auto_id="milestone-%s", label_suffix=""),
         "update_form": StatusUpdateForm(
             auto_id="update-%s",
             label_suffix="",
             initial={
                 "audience": StatusUpdate.Audience.INTERNAL,
-                "next_update_at": timezone.localtime(timezone.now() + quiet.interval).strftime(
-                    "%Y-%m-%d %H:%M"
+                "next_update_at": (timezone.now() + quiet.interval).replace(
+                    second=0, microsecond=0
                 ),
             },
         ),
@@ -175,7 +176,7 @@ def capture(request, ref: str):
 @require_POST
 def milestone(request, ref: str):
     incident = _incident(request, ref, ask=policy.can_edit)
-    form = MilestoneForm(request.POST)
+    form = MilestoneForm(request.POST, auto_id="milestone-%s", label_suffix="")
     error_text = ""
     if form.is_valid():
         try:
@@ -194,6 +195,8 @@ def milestone(request, ref: str):
     if not incident.is_active and not error_text:
         return _client_redirect(request, incident.get_absolute_url())
     context = _context(request, incident, milestone_error=error_text)
+    if error_text:
+        context["milestone_form"] = form
     return _answer(request, incident, "refresh", context, status=422 if error_text else 200)
 
 

@@ -137,7 +137,8 @@ def test_a_private_incidents_update_reaches_no_list_and_slack_hears_only_where(
         ({"doing": "x" * 2001}, "at most 2000 characters"),
         ({"audience": "everyone"}, "Select a valid choice"),
         ({"next_update_at": "2026-12-02 12:59"}, "later than now"),
-        ({"next_update_at": "9999-01-01 10:00"}, "Pick a year between"),
+        ({"next_update_at": "9999-01-01 10:00"}, "Pick a time between the years"),
+        ({"next_update_at": "13:30 tomorrow"}, "Enter a time as HH:MM:SS (today)"),
         ({"known": "nul\x00here"}, "Null characters are not allowed"),
     ],
 )
