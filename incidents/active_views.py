@@ -88,7 +88,7 @@ def _context(request, incident: Incident, **extra) -> dict:
     updates = incident.updates_newest_first
     latest = updates[0] if updates else None
     quiet = quiet_state(incident, last_update_at=latest.posted_at if latest else None)
-    next_due = quiet.next_due_at
+    next_due = quiet.due_at
     if latest and latest.next_update_at:
         next_due = latest.next_update_at
     user = request.user
@@ -197,7 +197,8 @@ def milestone(request, ref: str):
     context = _context(request, incident, milestone_error=error_text)
     if error_text:
         context["milestone_form"] = form
-    return _answer(request, incident, "refresh", context, status=422 if error_text else 200)
+    # A milestone adds its entry: the timeline comes back with the state.
+    return _answer(request, incident, "changed", context, status=422 if error_text else 200)
 
 
 @require_POST
@@ -219,7 +220,8 @@ def role(request, ref: str):
         error_text = "Pick a role and a person from the lists."
     incident = _incident(request, ref)
     context = _context(request, incident, role_error=error_text)
-    return _answer(request, incident, "refresh", context, status=422 if error_text else 200)
+    # A hand-over is recorded in the timeline: it comes back with the roles.
+    return _answer(request, incident, "changed", context, status=422 if error_text else 200)
 
 
 @require_POST

@@ -56,8 +56,9 @@ class QuietState:
         return int(self.quiet_for // self.interval)
 
     @property
-    def next_due_at(self) -> datetime:
-        return self.since + self.interval * (self.intervals + 1)
+    def due_at(self) -> datetime:
+        """When the next update is due: one interval after the last (in the past once overdue)."""
+        return self.since + self.interval
 
     @property
     def overdue(self) -> bool:

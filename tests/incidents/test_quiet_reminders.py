@@ -193,6 +193,8 @@ def test_the_page_shows_the_reminder_and_offers_a_snooze(client, quiet_incident,
     with time_machine.travel(at(42), tick=False):
         page = client.get(reverse("incident-active", args=[quiet_incident.ref])).content.decode()
     assert "No status update for 42m." in page
+    # The update was due 30 minutes in, and the page says so, not the next reminder's time.
+    assert f'data-until="{at(30).isoformat()}"' in page
     assert "You are being reminded as communications lead." in page
     assert "Snooze these reminders" in page
 
