@@ -372,3 +372,19 @@ def test_the_demos_open_incident_has_roles_and_two_status_updates(client):
     page = client.get(url("incident-active", incident)).content.decode()
     assert "communications lead" in page and "scribe" in page
     assert "Customers who sign in with single sign-on may see an error." in page
+
+
+def test_adding_an_entry_on_the_outline_starts_at_now_while_the_incident_is_open(
+    owner_client, open_incident
+):
+    owner_client.cookies["tz"] = "Europe/Berlin"
+    new_entry = reverse("block-new", args=[open_incident.ref, "entry"])
+    with time_machine.travel(NOW, tick=False):
+        form = owner_client.get(new_entry, HTTP_HX_REQUEST="true").content.decode()
+    assert 'value="2026-12-02 14:04:05"' in form
+    assert "Europe/Berlin" in form
+    with time_machine.travel(NOW, tick=False):
+        milestone_mark(incident=open_incident, milestone="resolved", user=open_incident.owner)
+    # Written up afterwards, the time is the one to look up: nothing is guessed.
+    form = owner_client.get(new_entry, HTTP_HX_REQUEST="true").content.decode()
+    assert 'name="occurred_at"' in form and "2026-12-02 14:04:05" not in form
