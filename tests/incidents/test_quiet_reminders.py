@@ -221,3 +221,17 @@ def test_the_command_runs_the_same_function(quiet_incident, capsys):
     assert out.count("1 quiet-incident reminder(s) sent.") == 1
     assert "0 quiet-incident reminder(s) sent." in out
     assert len(mail.outbox) == 2
+
+
+def test_the_admin_shows_how_each_reminder_went_out(client, quiet_incident, slack_server):
+    slack_server.statuses.append(404)
+    [reminder] = run(30)
+    admin = factories.user("root", is_staff=True, is_superuser=True)
+    client.force_login(admin)
+    page = client.get(
+        reverse("admin:incidents_quietreminder_change", args=[reminder.pk])
+    ).content.decode()
+    assert "priya@example.com by e-mail: Sent" in page
+    assert "Platform on Slack: Failed (Slack webhook at 127.0.0.1 answered 404)" in page
+    listed = client.get(reverse("admin:kernel_delivery_changelist") + "?topic=quiet-reminder")
+    assert len(listed.context["cl"].result_list) == 3

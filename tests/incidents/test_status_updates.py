@@ -228,3 +228,21 @@ def test_a_live_updates_link_cannot_share_the_draft(owner_client, open_incident)
     )
     assert response.status_code == 422
     assert "never the working draft" in response.content.decode()
+
+
+def test_the_admin_shows_how_a_stakeholder_update_went_out(client, owner, open_incident):
+    with time_machine.travel(NOW, tick=False):
+        update = status_update_post(
+            incident=open_incident,
+            known="Some customers cannot check out.",
+            doing="Failing over.",
+            audience=StatusUpdate.Audience.STAKEHOLDERS,
+            user=owner,
+        )
+        engine.deliver_due()
+    client.force_login(factories.user("root", is_staff=True, is_superuser=True))
+    page = client.get(
+        reverse("admin:incidents_statusupdate_change", args=[update.pk])
+    ).content.decode()
+    assert "status@example.com, execs@example.com by e-mail: Sent" in page
+    assert "Platform on Slack: Sent" in page
