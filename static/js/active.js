@@ -65,6 +65,8 @@
   }
   tick();
   setInterval(tick, 1000);
+  // A swapped-in panel comes with the server's words ("0 minutes", "now"): tick it at once.
+  document.addEventListener("htmx:afterSettle", tick);
 
   // ---- quick capture ------------------------------------------------------------------
   function captureParts() {
