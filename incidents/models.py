@@ -475,8 +475,8 @@ class QuietReminder(models.Model):
     interval_number = models.PositiveIntegerField()
     interval_minutes = models.PositiveSmallIntegerField()
     created_at = models.DateTimeField(default=timezone.now)
+    # How each message went is in its deliveries (topic "quiet-reminder").
     recipients = models.TextField(blank=True, help_text="Who it went to, one a line.")
-    error = models.TextField(blank=True, help_text="What went wrong sending it, if anything.")
 
     class Meta:
         ordering = ["-created_at", "-id"]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from django.db.models import Prefetch
 from django.shortcuts import get_object_or_404
+from django.utils import timezone
 
 from incidents.editing import incident_update, timeline_entry_update
 from incidents.forms import IncidentHeaderForm, NewTimelineEntryForm, TimelineEntryForm
@@ -119,6 +120,13 @@ SECTION = BlockKind(
     search=Searchable(incident="postmortem__incident", body=("body",)),
 )
 
+
+def _new_entry(incident, request) -> TimelineEntry:
+    """While the incident is going on, what happened most likely happened just now."""
+    now = timezone.now().replace(microsecond=0) if incident.is_active else None
+    return TimelineEntry(incident=incident, added_by=request.user, occurred_at=now)
+
+
 ENTRY = BlockKind(
     name="entry",
     model=TimelineEntry,
@@ -133,7 +141,7 @@ ENTRY = BlockKind(
     form=TimelineEntryForm,
     update=timeline_entry_update,
     new_form=NewTimelineEntryForm,
-    new_block=lambda incident, request: TimelineEntry(incident=incident, added_by=request.user),
+    new_block=lambda incident, request: _new_entry(incident, request),
     list_partial="timeline",
     # The header's picture marks every entry on its time axis.
     refreshes=("incident",),
