@@ -6,7 +6,7 @@ from django.db import migrations
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('incidents', '0011_near_misses'),
+        ('incidents', '0012_private_incidents_index'),
     ]
 
     operations = [
