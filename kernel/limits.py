@@ -50,6 +50,9 @@ if redis.call('ZSCORE', KEYS[1], ARGV[1]) or redis.call('ZCARD', KEYS[1]) < tonu
   return -1
 end
 local first = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
+if first[2] == nil then
+  return tonumber(ARGV[3])  -- a cap of 0: nothing to wait for but a lease's length
+end
 return tonumber(first[2]) - now_ms
 """
 
@@ -70,7 +73,7 @@ class _LocalLeases:
             if lease in held or len(held) < limit:
                 held[lease] = now + seconds
                 return None
-            return min(held.values()) - now
+            return min(held.values(), default=now + seconds) - now
 
     def give_back(self, key: str, lease: str) -> None:
         with self.lock:
@@ -273,7 +276,7 @@ def pdf_export_allowed(user) -> Refused | None:
     if lease is not None:
         return None
     return Refused(
-        f"You have made {limit} PDFs in the last {_duration(window)}, the most allowed; try "
+        f"You have asked for {limit} PDFs in the last {_duration(window)}, the most allowed; try "
         f"again in {_duration(wait)}, or download the Markdown, which has no limit.",
         retry_after=_seconds(wait),
         title="Too many PDF exports",

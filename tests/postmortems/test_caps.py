@@ -140,7 +140,7 @@ def test_pdf_exports_past_the_rate_get_429_with_when_to_try_again(
 
     assert answers == [503, 503]
     assert refused.status_code == 429
-    assert "You have made 2 PDFs in the last 10 minutes" in refused.content.decode()
+    assert "You have asked for 2 PDFs in the last 10 minutes" in refused.content.decode()
     assert 1 <= int(refused["Retry-After"]) <= 600
     assert owner_client.get(reverse("export-markdown", args=[incident.ref])).status_code == 200
 
