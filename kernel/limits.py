@@ -304,6 +304,17 @@ async def pdf_render_slot(*, wait_seconds: float, hold_seconds: float) -> Lease 
     )
 
 
+async def pdf_export_slot(user, *, hold_seconds: float) -> Lease | Refused:
+    """Room for this person's PDF now: under their rate, then one of the deployment's renders
+    (each render is a Chromium of several processes, so only a few run at once, anywhere)."""
+    refused = await asyncio.to_thread(pdf_export_allowed, user)
+    if refused is not None:
+        return refused
+    return await pdf_render_slot(
+        wait_seconds=settings.HINDSIGHT_PDF_WAIT_SECONDS, hold_seconds=hold_seconds
+    )
+
+
 def _duration(seconds: float) -> str:
     seconds = _seconds(seconds)
     if seconds < 120:

@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 
 from asgiref.sync import sync_to_async
-from django.conf import settings
 from django.contrib import messages
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -20,7 +19,7 @@ from django.views.decorators.vary import vary_on_headers
 
 from incidents.models import Incident
 from incidents.policy import require_manage
-from kernel.limits import Refused, pdf_export_allowed, pdf_render_slot
+from kernel.limits import Refused, pdf_export_slot
 from postmortems.blameless import NoSuchNote, document_notes, open_count, wording_acknowledge
 from postmortems.document import document_for
 from postmortems.export import (
@@ -325,21 +324,15 @@ async def export_pdf(request, ref: str):
     """Chromium takes a second or two: it runs off the thread that serves the sync views."""
     user = await request.auser()
     incident = await sync_to_async(document_for)(user, ref)
-    refused = await sync_to_async(pdf_export_allowed)(user)
-    if refused is None:
-        # Each render is a Chromium of several processes: only a few run at once, anywhere.
-        slot = await pdf_render_slot(
-            wait_seconds=settings.HINDSIGHT_PDF_WAIT_SECONDS, hold_seconds=PDF_TIMEOUT_SECONDS + 30
-        )
-        refused = slot if isinstance(slot, Refused) else None
-    if refused is not None:
+    slot = await pdf_export_slot(user, hold_seconds=PDF_TIMEOUT_SECONDS + 30)
+    if isinstance(slot, Refused):
         response = await sync_to_async(render)(
             request,
             "error.html",
-            {"title": refused.title, "message": refused.message, "status": refused.status},
-            status=refused.status,
+            {"title": slot.title, "message": slot.message, "status": slot.status},
+            status=slot.status,
         )
-        response["Retry-After"] = str(refused.retry_after)
+        response["Retry-After"] = str(slot.retry_after)
         return response
     paper = paper_for(request.headers.get("Accept-Language", ""))
     try:
