@@ -309,7 +309,7 @@ def visible_action_items(user, queryset: QuerySet) -> QuerySet:
     """The items of `queryset` whose incident or premortem `user` may see."""
     premortems = queryset.model._meta.get_field("premortem").related_model.objects.all()
     return queryset.filter(
-        Q(incident__in=visible_incidents(user))
+        Q(incident__in=visible_incidents(user, Incident.objects.all()))
         | Q(premortem__in=visible_team_records(user, premortems))
     )
 
