@@ -83,7 +83,6 @@ def board_context(premortem: Premortem, user) -> dict:
         "may_take_part": can_take_part(user, premortem),
         "writing_open": premortem.writing_open(),
         "next_phase": premortem.next_phase(),
-        "items": list(premortem.action_items.select_related("owner", "premortem_group")),
     }
 
 

@@ -423,3 +423,27 @@ def test_an_unknown_phase_is_refused_in_words(premortem):
     response = advance(premortem, "celebrating")
     assert response.status_code == 422
     assert "Say which phase comes next" in response.content.decode()
+
+
+def test_the_board_costs_the_same_queries_for_few_or_many_reasons(people, premortem):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    def board_queries(count: int, round_) -> int:
+        for n in range(count):
+            author = people["ann"] if n % 2 else people["ben"]
+            reason_add(premortem=round_, user=author, text=f"Reason {n}")
+        for to in ("revealed", "grouping", "voting"):
+            phase_advance(premortem=round_, user=people["facilitator"], to=to)
+        for group in list(round_.groups.all())[:3]:
+            vote_toggle(premortem=round_, user=people["ben"], group=group)
+        client = client_for(people["ben"])
+        client.get(reverse("dashboard"))  # the session is warm
+        with CaptureQueriesContext(connection) as queries:
+            response = client.get(reverse("premortem-board", args=[round_.pk]))
+        assert response.status_code == 200
+        print(f"board of {count} reasons: {len(queries)} queries")
+        return len(queries)
+
+    many = factories.premortem(facilitator=people["facilitator"], team_=people["team"])
+    assert board_queries(3, premortem) == board_queries(60, many)
