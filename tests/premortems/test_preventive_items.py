@@ -197,3 +197,20 @@ def test_the_item_page_names_its_premortem_and_saves_with_history(round_done):
     page = client_for(ann).get(reverse("action-item", args=[item.pk])).content.decode()
     assert "Premortem: Move orders to the new database" in page
     assert "Premortem facilitator" in page
+
+
+def test_webhooks_and_tickets_describe_the_premortem_an_item_follows(round_done):
+    from actions.tickets import ticket_draft
+    from actions.webhook_events import item_team, subject_data
+
+    premortem, group, fran, ann = round_done
+    with time_machine.travel(MONDAY - timedelta(days=9)):
+        file_item(premortem, group, fran, ann)
+    item = ActionItem.objects.get()
+    assert item_team(item) == premortem.team
+    data = subject_data(item)
+    assert data["premortem"]["title"] == "Move orders to the new database"
+    assert "incident" not in data
+    draft = ticket_draft(item, labels=["hindsight"])
+    assert "premortem of “Move orders to the new database”" in draft.body
+    assert f"/premortems/{premortem.pk}/" in draft.body
