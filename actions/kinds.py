@@ -7,7 +7,7 @@ from django.db.models import Prefetch
 from actions.forms import ActionItemForm, NewActionItemForm
 from actions.items import action_item_update
 from actions.models import ActionItem
-from kernel.kinds import BlockKind, described, next_position, register
+from kernel.kinds import BlockKind, Searchable, described, next_position, register
 from premortems.live import premortem_channel
 
 
@@ -69,6 +69,7 @@ ACTION = BlockKind(
     form_row_colspan=5,
     # The causes section says which action items cover each cause.
     refreshes=("cause",),
+    search=Searchable(incident="incident", heading=("title",), body=("outcome", "wont_do_reason")),
 )
 
 

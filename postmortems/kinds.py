@@ -14,7 +14,7 @@ from incidents.editing import incident_update, timeline_entry_update
 from incidents.forms import IncidentHeaderForm, NewTimelineEntryForm, TimelineEntryForm
 from incidents.models import Incident, TimelineEntry
 from kernel.blocks import updater
-from kernel.kinds import BlockKind, described, next_position, register
+from kernel.kinds import BlockKind, Searchable, described, next_position, register
 from postmortems.blameless import ANALYSIS_SECTIONS
 from postmortems.editing import (
     accepted_risk_update,
@@ -91,6 +91,7 @@ INCIDENT = BlockKind(
     m2m_fields=("responders", "services", "viewers"),
     after_save=postmortem_sync_due,
     prefetch=("services", "responders"),
+    search=Searchable(incident="pk", heading=("title",), weight="A", label="Title"),
 )
 
 SECTION = BlockKind(
@@ -115,6 +116,7 @@ SECTION = BlockKind(
     document_list="sections",
     document_rows=lambda incident: list(incident.postmortem.sections.all()),
     prefetch=("postmortem__sections",),
+    search=Searchable(incident="postmortem__incident", body=("body",)),
 )
 
 ENTRY = BlockKind(
@@ -138,6 +140,7 @@ ENTRY = BlockKind(
     document_list="timeline",
     document_rows=lambda incident: list(incident.timeline.all()),
     prefetch=(Prefetch("timeline", TimelineEntry.objects.select_related("added_by")),),
+    search=Searchable(incident="incident", body=("text",)),
 )
 
 CAUSE = BlockKind(
@@ -171,6 +174,7 @@ CAUSE = BlockKind(
             ),
         ),
     ),
+    search=Searchable(incident="postmortem__incident", heading=("statement",)),
 )
 
 WHY = BlockKind(
@@ -195,6 +199,9 @@ WHY = BlockKind(
     deletable=True,
     prose_fields=("question", "answer", "evidence"),
     names_expected=lambda why: False,
+    search=Searchable(
+        incident="cause__postmortem__incident", heading=("question",), body=("answer", "evidence")
+    ),
 )
 
 # A graph or screenshot shown with a section, a timeline entry or a why. Added by uploading
@@ -218,6 +225,7 @@ IMAGE = BlockKind(
         "timeline__images",
         "postmortem__causes__whys__images",
     ),
+    search=Searchable(incident="postmortem__incident", body=("caption",)),
 )
 
 RISK = BlockKind(
@@ -242,6 +250,7 @@ RISK = BlockKind(
     parent_field="cause_id",
     siblings=lambda risk: AcceptedRisk.objects.filter(cause=risk.cause_id),
     deletable=True,
+    search=Searchable(incident="cause__postmortem__incident", body=("reason",)),
 )
 
 # Kept for the record, never edited or reverted to: a conflict copy is resolved by choice.
