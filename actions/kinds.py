@@ -8,6 +8,7 @@ from actions.forms import ActionItemForm, NewActionItemForm
 from actions.items import action_item_update
 from actions.models import ActionItem
 from kernel.kinds import BlockKind, Searchable, described, next_position, register
+from premortems.live import premortem_channel
 
 
 def _new_action(incident, request):
@@ -26,6 +27,7 @@ ACTION = BlockKind(
     partial="action",
     blocks=lambda incident: incident.action_items.select_related("owner", "cause"),
     incident_id=lambda item: item.incident_id,
+    channel=lambda item: premortem_channel(item.premortem_id) if item.premortem_id else None,
     history=lambda incident: ActionItem.history.filter(incident_id=incident.pk),
     tracked_fields=(
         "title",

@@ -40,6 +40,7 @@ INSTALLED_APPS = [
     "kernel",
     "incidents",
     "postmortems",
+    "premortems",
     "actions",
     "dashboard",
     "api",

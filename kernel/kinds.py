@@ -52,7 +52,7 @@ class BlockKind:
     partial: str
     # This kind's blocks in one document, and the document a block belongs to.
     blocks: Callable[[Document], models.QuerySet]
-    incident_id: Callable[[models.Model], int]
+    incident_id: Callable[[models.Model], int | None]
     # The history rows of this kind in one document, and the fields a diff shows and a revert
     # restores (internal bookkeeping such as `position` stays out).
     history: Callable[[Document], models.QuerySet]
@@ -99,6 +99,9 @@ class BlockKind:
     # (a timeline says who did what; an analysis should not).
     prose_fields: tuple[str, ...] = ()
     names_expected: Callable[[models.Model], bool] = field(default=lambda block: True)
+    # The live channel of a block that belongs to no incident's document (an action item a
+    # premortem filed): its changes are announced there instead.
+    channel: Callable[[models.Model], str | None] | None = None
     # Found by the search over everything written, if set.
     search: Searchable | None = None
 

@@ -71,7 +71,10 @@ def index_blocks(kind: BlockKind, blocks: Iterable[Model]) -> int:
     rows, empty = [], []
     for block in blocks:
         values = entry_values(kind, block)
-        (rows if values[3] or values[4] else empty).append(values)
+        # An entry belongs to an incident: a premortem's preventive item has none, and
+        # premortems stay out of search (their reasons are hidden until revealed).
+        searchable = values[0] is not None and (values[3] or values[4])
+        (rows if searchable else empty).append(values)
     if empty:
         SearchEntry.objects.filter(kind=kind.name, block_id__in=[v[2] for v in empty]).delete()
     if not rows:

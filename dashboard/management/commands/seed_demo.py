@@ -18,6 +18,7 @@ from PIL import Image as PillowImage
 from PIL import ImageDraw
 
 from actions.models import ActionItem
+from dashboard.demo_premortem import seed_premortem
 from dashboard.demo_review_craft import seed_review_craft
 from incidents.demo_response import seed_active_response
 from incidents.models import Incident, Service, Severity, Team, TimelineEntry
@@ -94,6 +95,7 @@ class Command(BaseCommand):
             ]
             created += seed_year(now=now)
             seed_review_craft(people, now)
+            seed_premortem(people, teams, now)
         made = sum(1 for incident in created if incident is not None)
         self.stdout.write(f"Demo data ready ({made} incidents created this time).")
         self.stdout.write(
