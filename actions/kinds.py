@@ -26,8 +26,9 @@ from actions.models import (
     ReviewMeeting,
 )
 from kernel.blocks import updater
-from kernel.kinds import BlockKind, described, next_position, register
+from kernel.kinds import BlockKind, Searchable, described, next_position, register
 from kernel.text import display_name
+from premortems.live import premortem_channel
 
 
 def _new_action(incident, request):
@@ -46,6 +47,7 @@ ACTION = BlockKind(
     partial="action",
     blocks=lambda incident: incident.action_items.select_related("owner", "cause"),
     incident_id=lambda item: item.incident_id,
+    channel=lambda item: premortem_channel(item.premortem_id) if item.premortem_id else None,
     history=lambda incident: ActionItem.history.filter(incident_id=incident.pk),
     tracked_fields=(
         "title",
@@ -87,6 +89,7 @@ ACTION = BlockKind(
     form_row_colspan=5,
     # The causes section says which action items cover each cause.
     refreshes=("cause",),
+    search=Searchable(incident="incident", heading=("title",), body=("outcome", "wont_do_reason")),
 )
 
 

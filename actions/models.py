@@ -22,6 +22,7 @@ from simple_history.models import HistoricalRecords
 
 from incidents.models import Incident, Team
 from postmortems.models import Cause, Postmortem
+from premortems.models import Premortem, ReasonGroup
 
 # Where a ticket's key sits in the URL of the trackers people link most.
 TICKET_KEY_PATTERNS = (
@@ -81,7 +82,22 @@ class ActionItem(models.Model):
     OPEN_STATUSES = (Status.OPEN, Status.IN_PROGRESS, Status.BLOCKED)
     CLOSED_STATUSES = (Status.DONE, Status.WONT_DO)
 
-    incident = models.ForeignKey(Incident, on_delete=models.CASCADE, related_name="action_items")
+    # What the item follows up: an incident's postmortem, or a premortem of a planned change
+    # (exactly one of the two; see Meta.constraints).
+    incident = models.ForeignKey(
+        Incident, null=True, blank=True, on_delete=models.CASCADE, related_name="action_items"
+    )
+    premortem = models.ForeignKey(
+        Premortem, null=True, blank=True, on_delete=models.CASCADE, related_name="action_items"
+    )
+    premortem_group = models.ForeignKey(
+        ReasonGroup,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="action_items",
+        verbose_name="prevents",
+    )
     title = models.CharField(max_length=300)
     owner = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -184,6 +200,13 @@ class ActionItem(models.Model):
             models.Index(fields=["status", "updated_at"], name="action_status_updated_idx"),
             models.Index(fields=["closed_at"], name="action_closed_at_idx"),
         ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(incident__isnull=False, premortem__isnull=True)
+                | Q(incident__isnull=True, premortem__isnull=False),
+                name="action_item_follows_incident_or_premortem",
+            ),
+        ]
 
     def __str__(self) -> str:
         return self.title
@@ -202,6 +225,27 @@ class ActionItem(models.Model):
     @property
     def is_open(self) -> bool:
         return self.status in self.OPEN_STATUSES
+
+    @property
+    def subject(self) -> Incident | Premortem:
+        """What the item follows up: its incident, or the premortem that filed it."""
+        return self.incident if self.incident_id else self.premortem
+
+    @property
+    def subject_ref(self) -> str:
+        """The short name of its subject: INC-42, or "Premortem" for a planned change."""
+        return self.incident.ref if self.incident_id else "Premortem"
+
+    @property
+    def subject_url(self) -> str:
+        if self.incident_id:
+            return f"{self.incident.get_absolute_url()}#action-{self.pk}"
+        return f"{self.premortem.get_absolute_url()}#item-{self.pk}"
+
+    @property
+    def subject_owner(self):
+        """Who answers for the subject: the incident owner, or the premortem's facilitator."""
+        return self.incident.owner if self.incident_id else self.premortem.facilitator
 
     def is_overdue(self, today) -> bool:
         return self.is_open and self.due_date is not None and self.due_date < today

@@ -27,6 +27,8 @@ LINE_VALUES = (
     "action_item__incident__team_id", "postmortem__incident__number",
     "postmortem__incident__title", "postmortem__incident__team_id",
     "action_item__incident__private", "postmortem__incident__private",
+    "action_item__premortem__title", "action_item__premortem__team_id",
+    "action_item__premortem__private",
 )  # fmt: skip
 
 
@@ -48,8 +50,28 @@ def digest_entries(nag_ids: list[int]) -> dict[int, list[dict]]:
     for (nag_id, reason, days_late, escalated, item_id, title, priority, due_date, recheck_on,
          ticket_url,
          item_team, item_number, item_incident, item_incident_team, pm_number, pm_title,
-         pm_team, item_private, pm_private) in rows:  # fmt: skip
-        if item_id:
+         pm_team, item_private, pm_private, premortem_title, premortem_team,
+         premortem_private) in rows:  # fmt: skip
+        if item_id and item_number is None:
+            # A preventive item of a premortem: what it follows up is the planned change.
+            entries[nag_id].append({
+                "reason": reason,
+                "title": title,
+                "url": f"{item_url}{item_id}/",
+                "ref": "Premortem",
+                "incident": f"Premortem: {premortem_title}",
+                "priority": f"P{priority}",
+                "priority_label": ActionItem.Priority(priority).label,
+                "due": due_date.isoformat() if due_date else "",
+                "recheck_on": recheck_on.isoformat() if recheck_on else "",
+                "late": plural(days_late, "day"),
+                "ticket_url": ticket_url,
+                "ticket_key": ticket_key(ticket_url),
+                "escalated": escalated,
+                "team_id": item_team or premortem_team,
+                "private": premortem_private,
+            })  # fmt: skip
+        elif item_id:
             entries[nag_id].append({
                 "reason": reason,
                 "title": title,

@@ -47,11 +47,12 @@ from actions.review import RECHECK_DUE
 from actions.tickets import outcome_reminders
 from actions.webhook_events import items_overdue_raise
 from incidents.models import REF_PREFIX, Team
-from incidents.policy import sees_incident
+from incidents.policy import sees_incident, sees_team_record
 from incidents.slack import slack_address
 from kernel import delivery as engine
 from kernel.models import Delivery
 from postmortems.models import Postmortem
+from premortems.models import Premortem
 
 logger = logging.getLogger(__name__)
 User = get_user_model()
@@ -180,6 +181,26 @@ def _reachable(person_field: str, today: date) -> Q:
     )
 
 
+# What an item follows up answers for it when its owner cannot: the incident owner, or the
+# premortem's facilitator; and its team is the incident's or the premortem's.
+SUBJECT_OWNER = Coalesce("incident__owner_id", "premortem__facilitator_id")
+SUBJECT_TEAM = Coalesce("incident__team_id", "premortem__team_id")
+
+
+def _sees_subject(person_field: str) -> Q:
+    """Whether `person_field` may see what the item follows up (incident or premortem)."""
+    return (Q(incident__isnull=False) & sees_incident(person_field)) | (
+        Q(premortem__isnull=False)
+        & sees_team_record(person_field, "premortem", Premortem.participants)
+    )
+
+
+def _label(number: int | None, premortem_title: str | None, title: str) -> str:
+    if number is None:
+        return f"Premortem “{premortem_title}”: {title}"
+    return f"{REF_PREFIX}{number} {title}"
+
+
 def _overdue_item_rows(*, today: date, config: NagConfig):
     """Every open overdue item with whom it reminds and its reminder history, by recipient."""
     earlier = NagLine.objects.filter(action_item=OuterRef("pk"))
@@ -188,28 +209,32 @@ def _overdue_item_rows(*, today: date, config: NagConfig):
         ActionItem.objects.filter(status__in=ActionItem.OPEN_STATUSES, due_date__lt=today)
         .annotate(
             # Someone who left can no longer act on it: the incident owner is asked instead.
-            recipient=Case(
-                When(owner__is_active=True, then="owner_id"), default="incident__owner_id"
-            ),
-            nag_team=Coalesce("team_id", "incident__team_id"),
+            recipient=Case(When(owner__is_active=True, then="owner_id"), default=SUBJECT_OWNER),
+            nag_team=Coalesce("team_id", SUBJECT_TEAM),
             every=Coalesce(
-                "team__nag_every_days", "incident__team__nag_every_days", Value(config.every_days)
+                "team__nag_every_days",
+                "incident__team__nag_every_days",
+                "premortem__team__nag_every_days",
+                Value(config.every_days),
             ),
             escalate_after=Coalesce(
                 "team__nag_escalate_after",
                 "incident__team__nag_escalate_after",
+                "premortem__team__nag_escalate_after",
                 Value(config.escalate_after),
             ),
             escalate_to=Case(
-                When(team__isnull=False, then=Coalesce("team__lead_id", "incident__owner_id")),
-                default=Coalesce("incident__team__lead_id", "incident__owner_id"),
+                When(team__isnull=False, then=Coalesce("team__lead_id", SUBJECT_OWNER)),
+                default=Coalesce(
+                    "incident__team__lead_id", "premortem__team__lead_id", SUBJECT_OWNER
+                ),
             ),
             last_nagged=Subquery(earlier.order_by("-period").values("period")[:1]),
             times_nagged=Coalesce(
                 Subquery(earlier.values("action_item").annotate(n=Count("pk")).values("n")), 0
             ),
         )
-        .filter(_reachable("recipient", today), sees_incident("recipient"))
+        .filter(_reachable("recipient", today), _sees_subject("recipient"))
         .order_by("recipient", "due_date", "pk")
         .values_list(
             "recipient",
@@ -217,6 +242,7 @@ def _overdue_item_rows(*, today: date, config: NagConfig):
             "due_date",
             "title",
             "incident__number",
+            "premortem__title",
             "nag_team",
             "every",
             "escalate_after",
@@ -234,6 +260,7 @@ def _item_line(row, today: date) -> Line | None:
         due_date,
         title,
         number,
+        premortem_title,
         team_id,
         every,
         escalate_after,
@@ -246,7 +273,7 @@ def _item_line(row, today: date) -> Line | None:
     return Line(
         reason=NagLine.Reason.OVERDUE,
         days_late=(today - due_date).days,
-        label=f"{REF_PREFIX}{number} {title}",
+        label=_label(number, premortem_title, title),
         action_item_id=pk,
         team_id=team_id,
         escalated=times_nagged >= escalate_after,
@@ -323,29 +350,30 @@ def _recheck_reminders(*, today: date, config: NagConfig) -> dict[int, list[Line
     rows = (
         ActionItem.objects.filter(RECHECK_DUE, recheck_on__lte=today)
         .annotate(
-            recipient=Case(
-                When(owner__is_active=True, then="owner_id"), default="incident__owner_id"
-            ),
-            nag_team=Coalesce("team_id", "incident__team_id"),
+            recipient=Case(When(owner__is_active=True, then="owner_id"), default=SUBJECT_OWNER),
+            nag_team=Coalesce("team_id", SUBJECT_TEAM),
             every=Coalesce(
-                "team__nag_every_days", "incident__team__nag_every_days", Value(config.every_days)
+                "team__nag_every_days",
+                "incident__team__nag_every_days",
+                "premortem__team__nag_every_days",
+                Value(config.every_days),
             ),
             last_nagged=Subquery(earlier.order_by("-period").values("period")[:1]),
         )
         .filter(_reachable("recipient", today))
         .values_list(
-            "recipient", "pk", "title", "incident__number", "nag_team", "every", "last_nagged",
-            "recheck_on",
+            "recipient", "pk", "title", "incident__number", "premortem__title", "nag_team",
+            "every", "last_nagged", "recheck_on",
         )
     )  # fmt: skip
-    for recipient, pk, title, number, team_id, every, last_nagged, recheck_on in rows:
+    for recipient, pk, title, number, pm_title, team_id, every, last_nagged, recheck_on in rows:
         if last_nagged is not None and (today - last_nagged).days < every:
             continue
         reminders.setdefault(recipient, []).append(
             Line(
                 reason=NagLine.Reason.RECHECK,
                 days_late=(today - recheck_on).days,
-                label=f"{REF_PREFIX}{number} {title}",
+                label=_label(number, pm_title, title),
                 action_item_id=pk,
                 team_id=team_id,
             )

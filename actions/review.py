@@ -108,8 +108,12 @@ QUICK_WIN_RANK = Case(
 
 
 def owning_team(team: Team) -> Q:
-    """An item belongs to its own team, or else to its incident's team."""
-    return Q(team=team) | Q(team__isnull=True, incident__team=team)
+    """An item belongs to its own team, or else to its incident's (or premortem's) team."""
+    return (
+        Q(team=team)
+        | Q(team__isnull=True, incident__team=team)
+        | Q(team__isnull=True, premortem__team=team)
+    )
 
 
 def review_items(filters: dict) -> QuerySet:
@@ -159,7 +163,7 @@ def group_page(
     ranked = ("quick_win_order",) if "quick_win_order" in items.query.annotations else ()
     rows = (
         items.filter(group_conditions(today, now)[spec.key])
-        .select_related("incident__severity", "owner", "team")
+        .select_related("incident__severity", "premortem", "owner", "team")
         .order_by(*ranked, *spec.order)
     )
     found = list(rows[start : start + size + 1])

@@ -19,7 +19,7 @@ from actions.models import ActionItem, TrackerConnection
 from actions.ticket_forms import TrackerConnectionForm
 from actions.tickets import ticket_change_receive, ticket_create
 from incidents.models import Team
-from incidents.policy import can_edit, can_manage_team, can_view
+from incidents.policy import can_edit_action_item, can_manage_team, can_view_action_item
 from incidents.webhooks import absolute, new_secret
 from kernel.trackers import TrackerError, tracker
 
@@ -28,10 +28,10 @@ logger = logging.getLogger(__name__)
 
 @require_POST
 def ticket_new(request, pk: int):
-    item = get_object_or_404(ActionItem.objects.select_related("incident"), pk=pk)
-    if not can_view(request.user, item.incident):
+    item = get_object_or_404(ActionItem.objects.select_related("incident", "premortem"), pk=pk)
+    if not can_view_action_item(request.user, item):
         raise Http404("No such action item")
-    if not can_edit(request.user, item.incident):
+    if not can_edit_action_item(request.user, item):
         raise PermissionDenied("You may not change this action item.")
     try:
         ticket = ticket_create(item=item, user=request.user)

@@ -64,11 +64,17 @@ def tracker_account(connection: TrackerConnection) -> TrackerAccount:
 
 def ticket_draft(item: ActionItem, labels: list[str]) -> TicketDraft:
     incident = item.incident
+    if incident is None:
+        origin = [f"Preventive action item from the premortem of “{item.premortem.title}”."]
+        document = f"Premortem: {absolute(item.premortem.get_absolute_url())}"
+    else:
+        origin = [f"Action item from {incident.ref} {incident.title} ({incident.severity.name})."]
+        document = f"Postmortem: {absolute(incident.get_absolute_url())}"
     lines = [
-        f"Action item from {incident.ref} {incident.title} ({incident.severity.name}).",
+        *origin,
         "",
         f"In Hindsight: {absolute(item.get_absolute_url())}",
-        f"Postmortem: {absolute(incident.get_absolute_url())}",
+        document,
         "",
         f"Owner: {display_name(item.owner) or '—'}",
         f"Due: {item.due_date.isoformat() if item.due_date else '—'}",
@@ -185,7 +191,7 @@ def outcome_reminders(*, today: date, every_days: int) -> int:
 
 
 def _ask_for_outcome(ticket: Ticket, item: ActionItem, *, today: date | None = None) -> bool:
-    person = item.owner if item.owner and item.owner.is_active else item.incident.owner
+    person = item.owner if item.owner and item.owner.is_active else item.subject_owner
     if person is None or not person.email:
         return False
     preference = NagPreference.objects.filter(user=person).first()
@@ -205,7 +211,7 @@ def _ask_for_outcome(ticket: Ticket, item: ActionItem, *, today: date | None = N
 
 
 def _prepare(deliveries: list[Delivery]) -> dict[int, Ticket]:
-    return Ticket.objects.select_related("action_item__incident").in_bulk(
+    return Ticket.objects.select_related("action_item__incident", "action_item__premortem").in_bulk(
         [d.subject_id for d in deliveries]
     )
 
@@ -216,7 +222,7 @@ def _compose(delivery: Delivery, tickets: dict[int, Ticket]) -> engine.Message:
     link = absolute(item.get_absolute_url())
     text = (
         f"The ticket {ticket.key} of your action item “{item.title}” "
-        f"({item.incident.ref}) was closed.\n\n"
+        f"({item.subject_ref}) was closed.\n\n"
         "The item stays open until you say what changed and whether it was worth it:\n"
         f"{link}\n\nIf the work is not done after all, reopen the ticket."
     )

@@ -15,4 +15,9 @@ urlpatterns = [
     path("<int:pk>/snooze/", views.item_snooze, name="action-snooze"),
     path("<int:pk>/ticket/", ticket_views.ticket_new, name="action-ticket-new"),
     path("<int:pk>/recheck/", views.item_recheck, name="action-recheck"),
+    path(
+        "premortems/<int:premortem>/groups/<int:group>/",
+        views.premortem_item_new,
+        name="premortem-action-item",
+    ),
 ]

@@ -39,6 +39,7 @@ from actions.items import (
     action_item_update,
 )
 from actions.models import ActionItem, NagPreference, ReviewMeeting
+from actions.preventive import PreventiveItemForm, preventive_item_create
 from actions.review import (
     GROUP_KEYS,
     GROUPS,
@@ -53,8 +54,19 @@ from actions.review import (
 )
 from actions.tickets import connection_for
 from incidents.models import Team
-from incidents.policy import is_admin, require_edit, visible_incidents
+from incidents.policy import (
+    is_admin,
+    require_action_item_edit,
+    require_edit,
+    require_facilitate,
+    visible_action_items,
+    visible_team_records,
+)
 from postmortems.document import incident_for
+from premortems.models import Premortem
+from premortems.rounds import RoundRefused
+from premortems.views import PAGE as PREMORTEM_PAGE
+from premortems.views import board_context
 
 REVIEW = "actions/review.html"
 ITEM = "actions/item.html"
@@ -67,12 +79,12 @@ MAX_PAGE = 100_000
 
 
 def _visible_items(user) -> QuerySet:
-    """Action items of the incidents `user` may see."""
-    return ActionItem.objects.filter(incident__in=visible_incidents(user))
+    """Action items of the incidents and premortems `user` may see."""
+    return visible_action_items(user, ActionItem.objects.all())
 
 
 def _items_for_rows(user):
-    return _visible_items(user).select_related("incident__severity", "owner", "team")
+    return _visible_items(user).select_related("incident__severity", "premortem", "owner", "team")
 
 
 def _item(user, pk: int) -> ActionItem:
@@ -82,7 +94,7 @@ def _item(user, pk: int) -> ActionItem:
 def _editable_item(request, pk: int) -> ActionItem:
     """An item whose forms the person may open and post: a reader gets a 403 in words."""
     item = _item(request.user, pk)
-    require_edit(request.user, item.incident)
+    require_action_item_edit(request.user, item)
     return item
 
 
@@ -149,7 +161,7 @@ class ReviewScope:
         return cls(
             filter_form,
             filters,
-            review_items(filters).filter(incident__in=visible_incidents(user)),
+            visible_action_items(user, review_items(filters)),
             timezone.localdate(),
             timezone.now(),
             query.urlencode(),
@@ -434,13 +446,19 @@ def _item_page(
 def item_detail(request, pk: int):
     item = get_object_or_404(
         _visible_items(request.user).select_related(
-            "incident__severity", "incident__owner", "owner", "team", "cause", "created_by"
+            "incident__severity",
+            "incident__owner",
+            "premortem__facilitator",
+            "owner",
+            "team",
+            "cause",
+            "created_by",
         ),
         pk=pk,
     )
     if request.method == "GET":
         return _item_page(request, item)
-    require_edit(request.user, item.incident)
+    require_action_item_edit(request.user, item)
     form = ActionItemForm(request.POST, instance=ActionItem.objects.get(pk=pk))
     if not form.is_valid():
         return _item_page(request, item, form=form, status=422)
@@ -521,3 +539,30 @@ def review_meetings(request, ref: str):
         {"incident": incident, "meetings": meetings, "form": form},
         status=status,
     )
+
+
+# Preventive items from a premortem -----------------------------------------------------------
+
+
+@require_POST
+def premortem_item_new(request, premortem: int, group: int):
+    """Turn one of a premortem's groups into a preventive action item."""
+    found = get_object_or_404(
+        visible_team_records(request.user, Premortem.objects.select_related("team")),
+        pk=premortem,
+    )
+    require_facilitate(request.user, found)
+    chosen = get_object_or_404(found.groups, pk=group)
+    form = PreventiveItemForm(request.POST)
+    if not form.is_valid():
+        context = {**board_context(found, request.user), "item_form": form, "item_group": chosen}
+        return render(request, PREMORTEM_PAGE, context, status=422)
+    try:
+        preventive_item_create(
+            premortem=found, group=chosen, user=request.user, **form.cleaned_data
+        )
+    except RoundRefused as error:
+        context = {**board_context(found, request.user), "refusal": str(error)}
+        return render(request, PREMORTEM_PAGE, context, status=409)
+    messages.success(request, "Filed: it is reminded about and reviewed like any other item.")
+    return redirect(f"{found.get_absolute_url()}#group-{chosen.pk}")

@@ -18,10 +18,10 @@ def item_team(item: ActionItem) -> Team | None:
 
     An item of a private incident is told only to the incident's own team, who may see it.
     """
-    incident = item.incident
-    if incident.private:
-        return incident.team
-    return item.team or incident.team
+    subject = item.subject
+    if subject.private:
+        return subject.team
+    return item.team or subject.team
 
 
 def item_data(item: ActionItem, today: date | None = None) -> dict:
@@ -39,6 +39,21 @@ def item_data(item: ActionItem, today: date | None = None) -> dict:
     }
 
 
+def subject_data(item: ActionItem) -> dict:
+    """What the item follows up: its incident, or its premortem (only its team hears it)."""
+    if item.incident_id:
+        return {"incident": incident_data(item.incident)}
+    premortem = item.premortem
+    return {
+        "premortem": {
+            "id": premortem.pk,
+            "title": premortem.title,
+            "planned_for": premortem.planned_for.isoformat(),
+            "url": absolute(premortem.get_absolute_url()),
+        }
+    }
+
+
 def item_closed_raise(item: ActionItem, *, previous_status: str) -> None:
     webhook_event_raise(
         event=CLOSED,
@@ -46,7 +61,7 @@ def item_closed_raise(item: ActionItem, *, previous_status: str) -> None:
         data={
             "action_item": item_data(item),
             "previous_status": previous_status,
-            "incident": incident_data(item.incident),
+            **subject_data(item),
         },
     )
 
@@ -66,14 +81,14 @@ def items_overdue_raise(item_ids: Iterable[int], *, today: date) -> int:
     items = (
         ActionItem.objects.filter(pk__in=list(item_ids))
         .exclude(pk__in=reminded_before.values("action_item_id"))
-        .select_related("incident__team", "incident__severity", "team", "owner")
+        .select_related("incident__team", "incident__severity", "premortem__team", "team", "owner")
     )
     raised = 0
     for item in items:
         team = item_team(item)
         if team is None or team.pk not in listening:
             continue
-        data = {"action_item": item_data(item, today), "incident": incident_data(item.incident)}
+        data = {"action_item": item_data(item, today), **subject_data(item)}
         webhook_event_raise(event=OVERDUE, team=team, data=data)
         raised += 1
     return raised

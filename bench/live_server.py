@@ -66,7 +66,7 @@ def prepare(editors: int) -> dict:
     for user in users:
         session = SessionStore()
         session["_auth_user_id"] = str(user.pk)
-        session["_auth_user_backend"] = "django.contrib.auth.backends.ModelBackend"
+        session["_auth_user_backend"] = "incidents.sign_in.PasswordBackend"
         session["_auth_user_hash"] = user.get_session_auth_hash()
         session.create()
         cookies.append(f"{settings.SESSION_COOKIE_NAME}={session.session_key}; csrftoken={CSRF}")

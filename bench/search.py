@@ -3,17 +3,21 @@
 Builds its own PostgreSQL database with set-based INSERT ... SELECT (once; later runs reuse it
 when the size matches): per incident a title, three written sections, three timeline entries,
 a cause with a why, and an action item, from a vocabulary where "database" is in about a third
-of the texts and "zephyrine" in one incident in ten thousand; the search index is filled the
-way `rebuild_search_index` fills it, in one statement. The incidents are spread over ten
-quarters, so the last complete quarter holds about 10,000 of them.
+of the texts and "zephyrine" in one incident in ten thousand; every fifth incident is private
+to one of eight teams. Columns added to the models later are filled with their defaults. The
+search index is filled the way `rebuild_search_index` fills it (one statement per searchable
+kind), its GIN index made once afterwards. The incidents are spread over ten quarters, so the
+last complete quarter holds about 10,000 of them.
 
 Then, in one run, it times through Django's test client (the whole view: policy, form, query,
 template):
-- `/search/?q=` for a common word, a rare word, and a common two-word phrase: p50 and p95;
+- `/search/?q=` for a common word, a rare word, and a common two-word phrase: p50 and p95, as
+  a member (every public incident), as a member of one team (and its private incidents), and
+  that member with the team filter set;
 - `/insights/` for that quarter, interleaved with `/login/` so both see the same machine load,
   and the ratio of their medians (target: insights within 10x the login page).
 
-    .venv/bin/python bench/search.py [--incidents 100000] [--rounds 30]
+    .venv/bin/python bench/search.py [--incidents 100000] [--rounds 30] [--search-only]
                                      [--database-url postgres://.../hindsight_bench_search]
 
 The database's name must contain "bench": it is emptied and refilled.
@@ -23,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import statistics
 import sys
 import time
@@ -32,6 +37,7 @@ from urllib.parse import urlsplit
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/hindsight_bench_search"
 QUARTERS = 10
+TEAMS = 8  # every fifth incident is private to its team
 SUBJECTS = ["The database", "The payment service", "Checkout", "The search index", "Login",
             "The cache", "The message queue", "DNS"]  # fmt: skip
 VERBS = ["failed over", "ran out of connections", "slowed down", "returned errors",
@@ -76,6 +82,36 @@ def sentence(seed: str) -> str:
     )
 
 
+def with_defaults(table: str, sql: str) -> tuple[str, list]:
+    """`sql` (INSERT INTO table (columns) SELECT values ...) with every other non-null column
+    of the table's model filled with the model's default, so a field added later with a
+    default does not break the build."""
+    from django.apps import apps
+    from django.db import connection
+
+    model = next(m for m in apps.get_models() if m._meta.db_table == table)
+    sql = sql.replace("%", "%%")
+    head, rest = sql.split(")", 1)
+    named = {c.strip() for c in head.split("(", 1)[1].split(",")}
+    extra = [
+        f
+        for f in model._meta.concrete_fields
+        if not f.primary_key
+        and not f.null
+        and f.column not in named
+        and f.get_default() is not None
+    ]
+    if not extra:
+        return sql, []
+    columns = ", ".join(f.column for f in extra)
+    values = ", ".join(["%s"] * len(extra))
+    select, source = re.split(r"\bSELECT\b", rest, maxsplit=1)
+    rest = f"{select}SELECT {values}, {source}"
+    params = [f.get_db_prep_save(f.get_default(), connection) for f in extra]
+    into, named_sql = head.split("(", 1)
+    return f"{into}({columns}, {named_sql}){rest}", params
+
+
 def build(incidents: int) -> None:
     from django.db import connection
 
@@ -85,7 +121,7 @@ def build(incidents: int) -> None:
         "TRUNCATE incidents_incident, search_searchentry RESTART IDENTITY CASCADE",
         f"""INSERT INTO incidents_incident (number, title, severity_id, status, started_at,
             detected_at, acknowledged_at, mitigated_at, resolved_at, customer_facing, private,
-            version, created_at)
+            version, created_at, team_id)
             SELECT i, {sentence("i * 7919")},
                    (SELECT id FROM incidents_severity ORDER BY level OFFSET i % 4 LIMIT 1),
                    'closed', now() - {span} * (i::float / {incidents}),
@@ -93,7 +129,8 @@ def build(incidents: int) -> None:
                    now() - {span} * (i::float / {incidents}) + (i % 40 + 5) * interval '1 min',
                    now() - {span} * (i::float / {incidents}) + (i % 90 + 20) * interval '1 min',
                    now() - {span} * (i::float / {incidents}) + (i % 300 + 60) * interval '1 min',
-                   i % 3 = 0, false, 1, now()
+                   i % 3 = 0, i % 5 = 0, 1, now(),
+                   (SELECT id FROM incidents_team ORDER BY slug OFFSET i % {TEAMS} LIMIT 1)
             FROM generate_series(1, {incidents}) AS i""",
         """INSERT INTO postmortems_postmortem (incident_id, template, status, status_reason,
             due_at, created_at)
@@ -140,10 +177,17 @@ def build(incidents: int) -> None:
                    (i.resolved_at + interval '30 days')::date
             FROM incidents_incident i""",
     ]  # fmt: skip
+    from incidents.models import Team
+
+    for n in range(TEAMS):
+        Team.objects.get_or_create(slug=f"team-{n}", defaults={"name": f"Team {n}"})
     with connection.cursor() as cursor:
         for step in steps:
             started = time.perf_counter()
-            cursor.execute(step)
+            if step.startswith("INSERT INTO"):
+                cursor.execute(*with_defaults(step.split()[2], step))
+            else:
+                cursor.execute(step)
             print(f"  {step.split()[0]} {step.split()[2]}: {time.perf_counter() - started:.1f} s")
     started = time.perf_counter()
     index_everything()
@@ -153,38 +197,18 @@ def build(incidents: int) -> None:
 
 
 def index_everything() -> None:
-    """The same entries `search.indexing` writes on save, made set-based for the bulk load."""
+    """What `rebuild_search_index` does (set-based, one statement per searchable kind), with
+    the GIN index made once afterwards rather than kept up to date row by row."""
     from django.db import connection
 
-    from search.indexing import CONFIG
+    from search import indexing
 
-    sources = [
-        ("incident", "id", "id", "title", "''", "A", "incidents_incident x"),
-        ("section", "p.incident_id", "x.id", "''", "x.body", "B",
-         "postmortems_section x JOIN postmortems_postmortem p ON p.id = x.postmortem_id"),
-        ("entry", "x.incident_id", "x.id", "''", "x.text", "B", "incidents_timelineentry x"),
-        ("cause", "p.incident_id", "x.id", "x.statement", "''", "B",
-         "postmortems_cause x JOIN postmortems_postmortem p ON p.id = x.postmortem_id"),
-        ("why", "p.incident_id", "x.id", "x.question", "x.answer || E'\\n' || x.evidence", "B",
-         "postmortems_why x JOIN postmortems_cause c ON c.id = x.cause_id "
-         "JOIN postmortems_postmortem p ON p.id = c.postmortem_id"),
-        ("item", "x.incident_id", "x.id", "x.title",
-         "x.outcome || E'\\n' || x.wont_do_reason", "B", "actions_actionitem x"),
-    ]  # fmt: skip
     with connection.cursor() as cursor:
-        for kind, incident, block, heading, body, weight, source in sources:
-            if kind == "section":
-                incident = (
-                    "(SELECT incident_id FROM postmortems_postmortem WHERE id = x.postmortem_id)"
-                )
-            cursor.execute(
-                f"""INSERT INTO search_searchentry (incident_id, kind, block_id, heading, body,
-                    vector)
-                    SELECT {incident}, '{kind}', {block}, {heading}, {body},
-                           setweight(to_tsvector('{CONFIG}', {heading}), '{weight}')
-                           || setweight(to_tsvector('{CONFIG}', {body}), 'C')
-                    FROM {source}"""
-            )  # fmt: skip
+        cursor.execute("DROP INDEX IF EXISTS search_entry_vector_gin")
+        indexing.rebuild()
+        cursor.execute(
+            "CREATE INDEX search_entry_vector_gin ON search_searchentry USING gin (vector)"
+        )
 
 
 def timed(client, url: str, params: dict | None = None) -> float:
@@ -200,18 +224,22 @@ def percentile(values: list[float], share: float) -> float:
     return ordered[max(0, round(share * len(ordered) + 0.5) - 1)]
 
 
-def measure(rounds: int) -> None:
+def measure(rounds: int, skip_insights: bool = False) -> None:
     from django.contrib.auth import get_user_model
+    from django.db import connection
     from django.test import Client
+    from django.test.utils import CaptureQueriesContext
     from django.utils import timezone
 
-    from incidents.models import Incident
-    from incidents.policy import visible_incidents
+    from incidents.models import Incident, Team
     from insights import periods
     from search.models import SearchEntry
-    from search.queries import search_postgres
+    from search.queries import search
 
     user, _ = get_user_model().objects.get_or_create(username="bench")
+    on_team, _ = get_user_model().objects.get_or_create(username="bench-team")
+    team = Team.objects.order_by("slug").first()
+    team.members.add(on_team)
     client = Client()
     client.force_login(user)
     anonymous = Client()
@@ -220,17 +248,38 @@ def measure(rounds: int) -> None:
         started_at__gte=quarter.start_at, started_at__lt=quarter.end_at
     ).count()
     print(
-        f"{Incident.objects.count():,} incidents, {SearchEntry.objects.count():,} search entries; "
+        f"{Incident.objects.count():,} incidents ({Incident.objects.filter(private=True).count():,}"
+        f" private to their team), {SearchEntry.objects.count():,} search entries; "
         f"{quarter.label} holds {in_quarter:,} incidents"
     )
-    for label, q in [("common", "database"), ("rare", "zephyrine"), ("phrase", '"timed out"')]:
-        timed(client, "/search/", {"q": q})  # warm the cache and the plan
-        times = [timed(client, "/search/", {"q": q}) for _ in range(rounds)]
-        total = search_postgres(visible_incidents(user), q).total
-        print(
-            f"search {label:6} {q!r:13} {total:>9,} matches  "
-            f"p50 {percentile(times, 0.5):6.1f} ms  p95 {percentile(times, 0.95):6.1f} ms"
-        )
+    readers = [
+        ("member", user, {}),  # reads every public incident, none of the private ones
+        (f"on {team.name}", on_team, {}),  # and the private ones of that team
+        (f"on {team.name}, that team", on_team, {"team": team.pk}),  # the team filter set
+    ]
+    words = [("common", "database"), ("rare", "zephyrine"), ("phrase", '"timed out"')]
+    for reader_label, reader, filters in readers:
+        reader_client = Client()
+        reader_client.force_login(reader)
+        print(f"as {reader_label}:")
+        for label, q in words:
+            params = {"q": q, **filters}
+            timed(reader_client, "/search/", params)  # warm the cache and the plan
+            times, in_sql = [], []
+            for _ in range(rounds):
+                with CaptureQueriesContext(connection) as queries:
+                    times.append(timed(reader_client, "/search/", params))
+                in_sql.append(sum(float(query["time"]) for query in queries) * 1000)
+            within = Incident.objects.filter(team=team) if filters else None
+            results = search(reader, q, within=within)
+            found = f"more than {results.total:,}" if results.capped else f"{results.total:,}"
+            print(
+                f"  search {label:6} {q!r:13} {found:>15} matches  "
+                f"p50 {percentile(times, 0.5):6.1f} ms  p95 {percentile(times, 0.95):6.1f} ms"
+                f"  (in SQL: p50 {percentile(in_sql, 0.5):5.1f} ms)"
+            )
+    if skip_insights:
+        return
     params = {"period": "quarter", "on": quarter.start.isoformat()}
     timed(client, "/insights/", params)
     timed(anonymous, "/login/")
@@ -253,6 +302,7 @@ def main() -> None:
     parser.add_argument("--incidents", type=int, default=100_000)
     parser.add_argument("--rounds", type=int, default=30)
     parser.add_argument("--database-url", default=DEFAULT_URL)
+    parser.add_argument("--search-only", action="store_true", help="skip the insights figures")
     args = parser.parse_args()
     create_database(args.database_url)
     django_setup(args.database_url)
@@ -264,7 +314,7 @@ def main() -> None:
     if Incident.objects.count() != args.incidents:
         print(f"Building {args.incidents:,} incidents with their documents ...")
         build(args.incidents)
-    measure(args.rounds)
+    measure(args.rounds, args.search_only)
 
 
 if __name__ == "__main__":

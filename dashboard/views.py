@@ -17,10 +17,13 @@ from incidents.policy import (
     can_manage_team,
     can_open_incident,
     can_see_audit_log,
+    visible_action_items,
     visible_incidents,
+    visible_team_records,
 )
 from incidents.teams import SETTINGS_FIELDS, team_update
 from postmortems.models import Postmortem
+from premortems.models import Premortem
 
 INCIDENTS_PER_PAGE = 25
 
@@ -42,10 +45,11 @@ def dashboard(request):
         .order_by("due_at")
     )
     my_actions = list(
-        ActionItem.objects.filter(
-            owner=request.user, status__in=ActionItem.OPEN_STATUSES, incident__in=visible
+        visible_action_items(
+            request.user,
+            ActionItem.objects.filter(owner=request.user, status__in=ActionItem.OPEN_STATUSES),
         )
-        .select_related("incident")
+        .select_related("incident", "premortem")
         .order_by("due_date", "id")
     )
     return render(
@@ -55,6 +59,11 @@ def dashboard(request):
             "active": active,
             "overdue_postmortems": overdue_postmortems,
             "my_actions": my_actions,
+            "premortems": list(
+                visible_team_records(request.user, Premortem.objects.select_related("team"))
+                .exclude(phase=Premortem.Phase.DONE)
+                .order_by("planned_for")[:10]
+            ),
             "today": timezone.localdate(),
             "open_form": IncidentCreateForm(auto_id="quick-open-%s", label_suffix=""),
             "can_open_incident": can_open_incident(request.user),

@@ -34,14 +34,37 @@ class BusUnavailable(Exception):
     """The bus cannot deliver live events right now."""
 
 
-LOST = object()  # put on a subscription's queue when the bus connection is gone
+LOST = object()  # put on a subscription's queue when the bus connection is gone or it fell behind
+
+
+def _bounded_queue() -> asyncio.Queue:
+    return asyncio.Queue(maxsize=settings.HINDSIGHT_STREAM_QUEUE_EVENTS)
 
 
 @dataclass(eq=False)
 class Subscription:
     channel: str
-    queue: asyncio.Queue = field(default_factory=asyncio.Queue)
+    queue: asyncio.Queue = field(default_factory=_bounded_queue)
     on_close: object = None
+    dropped: bool = False
+
+    def offer(self, item) -> None:
+        """Queue an event for the stream, or LOST for a reader too slow to keep up.
+
+        A reader whose queue is full is cut off rather than held in memory: what was waiting
+        is let go and the stream ends, and its page reconnects and catches up from its last
+        event id (the replayable record has it all).
+        """
+        if self.dropped:
+            return
+        try:
+            self.queue.put_nowait(item)
+        except asyncio.QueueFull:
+            self.dropped = True
+            while not self.queue.empty():
+                self.queue.get_nowait()
+            self.queue.put_nowait(LOST)
+            logger.info("live bus: dropped a slow reader of %s", self.channel)
 
     async def get(self, timeout: float):
         """The next (id, event), None after `timeout` seconds, or LOST."""
@@ -81,7 +104,7 @@ class InProcessBus:
             listeners = list(self.subscribers[channel])
         for loop, subscription in listeners:
             try:
-                loop.call_soon_threadsafe(subscription.queue.put_nowait, (event_id, event))
+                loop.call_soon_threadsafe(subscription.offer, (event_id, event))
             except RuntimeError:  # that loop has closed; its stream is gone
                 self._unsubscribe(channel, loop, subscription)
         return event_id
@@ -160,6 +183,10 @@ class RedisBus:
         self.redis = redis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=1)
         self.errors = (redis.RedisError, OSError)
         self.listeners: dict[asyncio.AbstractEventLoop, _RedisListener] = {}
+        # Pub/sub ignores the database number: name it, so that two deployments sharing one
+        # Redis server on different databases do not hear each other's documents.
+        database = self.redis.connection_pool.connection_kwargs.get("db", 0)
+        self.topics = f"{PREFIX}{database}:bus:"
 
     def _stream(self, channel: str) -> str:
         return f"{PREFIX}stream:{channel}"
@@ -173,7 +200,7 @@ class RedisBus:
                 approximate=True,
             ).decode()
             self.redis.publish(
-                f"{PREFIX}bus:{channel}", json.dumps({"id": event_id, "event": event})
+                f"{self.topics}{channel}", json.dumps({"id": event_id, "event": event})
             )
             return event_id
         except self.errors as error:
@@ -191,7 +218,7 @@ class RedisBus:
         loop = asyncio.get_running_loop()
         listener = self.listeners.get(loop)
         if listener is None or not listener.alive:
-            listener = _RedisListener(self.url, self.errors)
+            listener = _RedisListener(self.url, self.errors, self.topics)
             self.listeners[loop] = listener
         await listener.start()
         return listener.add(channel)
@@ -268,9 +295,10 @@ class RedisBus:
 class _RedisListener:
     """One pub/sub connection per process and event loop, fanning events out to streams."""
 
-    def __init__(self, url: str, errors: tuple) -> None:
+    def __init__(self, url: str, errors: tuple, topics: str) -> None:
         self.url = url
         self.errors = errors
+        self.topics = topics
         self.subscriptions: dict[str, set[Subscription]] = defaultdict(set)
         self.task: asyncio.Task | None = None
         self.starting = asyncio.Lock()
@@ -288,7 +316,7 @@ class _RedisListener:
             self.client = aioredis.Redis.from_url(self.url, socket_connect_timeout=1)
             self.pubsub = self.client.pubsub()
             try:
-                await self.pubsub.psubscribe(f"{PREFIX}bus:*")
+                await self.pubsub.psubscribe(f"{self.topics}*")
             except self.errors as error:
                 await self.client.aclose()
                 self.task = asyncio.get_running_loop().create_future()
@@ -303,7 +331,7 @@ class _RedisListener:
         return subscription
 
     async def run(self) -> None:
-        offset = len(f"{PREFIX}bus:")
+        offset = len(self.topics)
         try:
             async for message in self.pubsub.listen():
                 if message["type"] != "pmessage":
@@ -311,13 +339,15 @@ class _RedisListener:
                 channel = message["channel"].decode()[offset:]
                 payload = json.loads(message["data"])
                 for subscription in list(self.subscriptions.get(channel, ())):
-                    subscription.queue.put_nowait((payload["id"], payload["event"]))
+                    subscription.offer((payload["id"], payload["event"]))
         except self.errors as error:
             logger.warning("live bus: lost the Redis subscription: %s", error)
+        except Exception:
+            logger.exception("live bus: the listener failed")
         finally:
             for subscriptions in self.subscriptions.values():
                 for subscription in subscriptions:
-                    subscription.queue.put_nowait(LOST)
+                    subscription.offer(LOST)
             self.subscriptions.clear()
             with contextlib.suppress(self.errors):
                 await self.client.aclose()

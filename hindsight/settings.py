@@ -40,6 +40,7 @@ INSTALLED_APPS = [
     "kernel",
     "incidents",
     "postmortems",
+    "premortems",
     "actions",
     "dashboard",
     "api",
@@ -287,6 +288,23 @@ if HINDSIGHT_PDF_PAPER not in ("", "A4", "Letter"):
     )
 # How often a stakeholder page left open looks for changes, in seconds.
 HINDSIGHT_READER_REFRESH_SECONDS = envint("HINDSIGHT_READER_REFRESH_SECONDS", 20)
+
+# Caps, counted across every server process through Redis (README, "Limits"). Past a cap the
+# request gets a 429 in words with a Retry-After.
+# Open event streams per signed-in person (all their tabs) and per stakeholder link.
+HINDSIGHT_STREAMS_PER_USER = envint("HINDSIGHT_STREAMS_PER_USER", 20)
+HINDSIGHT_STREAMS_PER_LINK = envint("HINDSIGHT_STREAMS_PER_LINK", 100)
+# Pages one person may be shown on in the presence lists at once (all documents).
+HINDSIGHT_PRESENCE_PER_USER = envint("HINDSIGHT_PRESENCE_PER_USER", 20)
+# PDF exports per person per window, and Chromium renders running at once in the deployment.
+HINDSIGHT_PDF_EXPORTS_PER_USER = envint("HINDSIGHT_PDF_EXPORTS_PER_USER", 10)
+HINDSIGHT_PDF_EXPORT_WINDOW_SECONDS = envint("HINDSIGHT_PDF_EXPORT_WINDOW_SECONDS", 600)
+HINDSIGHT_PDF_RENDERS = envint("HINDSIGHT_PDF_RENDERS", 2)
+# How long an export waits for a free render before it is told the server is busy.
+HINDSIGHT_PDF_WAIT_SECONDS = envint("HINDSIGHT_PDF_WAIT_SECONDS", 20)
+# Events waiting for one slow reader: past this its stream ends, and the page reconnects and
+# catches up from its last event instead of the server holding them.
+HINDSIGHT_STREAM_QUEUE_EVENTS = envint("HINDSIGHT_STREAM_QUEUE_EVENTS", 200)
 
 # Reminders about overdue action items ("nags"): the daily run's hour, and the time zone that
 # hour and "overdue" are read in; how often an item reminds (a team can choose its own) and

@@ -43,6 +43,7 @@ urlpatterns = [
     path("incidents/<str:ref>/meetings/", include("actions.meeting_urls")),
     path("incidents/<str:ref>/", include("postmortems.urls")),
     path("actions/", include("actions.urls")),
+    path("premortems/", include("premortems.urls")),
     path("insights/", include("insights.urls")),
     path("search/", search_page, name="search"),
     path("teams/<slug:team>/webhooks/", include("incidents.webhook_urls")),

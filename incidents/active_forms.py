@@ -3,66 +3,30 @@ time zone; an empty time means "now", the usual answer while an incident is goin
 
 from __future__ import annotations
 
-import re
-from datetime import date, datetime, time
-
 from django import forms
 from django.contrib.auth import get_user_model
 from django.utils import timezone
 
-from incidents.forms import PersonChoiceField
+from incidents.forms import IncidentTimeField, PersonChoiceField
 from incidents.models import StatusUpdate, TimelineEntry
 from incidents.response import MILESTONES, ROLES
+from kernel.widgets import IsoDateTimeInput
 
 User = get_user_model()
 
-_MOMENT = re.compile(
-    r"^(?:(?P<date>\d{4}-\d{2}-\d{2})[T ])?(?P<h>\d{1,2}):(?P<m>\d{2})(?::(?P<s>\d{2}))?$"
-)
-EARLIEST_YEAR, LATEST_YEAR = 2000, 2100
 
+def moment_field(label: str, *, blank_means_now: bool = True) -> IncidentTimeField:
+    """A time of the incident, to the second, typed in ISO order in the viewer's zone.
 
-class MomentInput(forms.TextInput):
-    def __init__(self, attrs=None):
-        super().__init__(
-            attrs={
-                "autocomplete": "off",
-                "inputmode": "numeric",
-                "spellcheck": "false",
-                "placeholder": "now",
-                **(attrs or {}),
-            }
-        )
-
-
-class MomentField(forms.Field):
-    """A moment typed as "2026-12-02 14:03:22" or just "14:03" (today), in the viewer's zone."""
-
-    widget = MomentInput
-
-    def __init__(self, **kwargs):
-        kwargs.setdefault("required", False)
-        super().__init__(**kwargs)
-
-    def to_python(self, value) -> datetime | None:
-        value = (value or "").strip() if isinstance(value, str) else ""
-        if not value:
-            return None
-        match = _MOMENT.fullmatch(value) if len(value) <= 25 else None
-        if not match:
-            raise forms.ValidationError(
-                "Write the time as 14:03, 14:03:22 or 2026-12-02 14:03:22 (24-hour clock)."
-            )
-        try:
-            day = date.fromisoformat(match["date"]) if match["date"] else timezone.localdate()
-            clock = time(int(match["h"]), int(match["m"]), int(match["s"] or 0))
-        except ValueError:
-            raise forms.ValidationError("That is not a real date and time.") from None
-        if not EARLIEST_YEAR <= day.year <= LATEST_YEAR:
-            raise forms.ValidationError(
-                f"Pick a year between {EARLIEST_YEAR} and {LATEST_YEAR}."
-            ) from None
-        return timezone.make_aware(datetime.combine(day, clock))
+    A time alone is today; left empty it is the moment the form is sent (the page shows that
+    moment ticking in the field, so what "empty" means is in view).
+    """
+    widget = IsoDateTimeInput(
+        seconds=blank_means_now,
+        hint="empty means now" if blank_means_now else "",
+        attrs={"data-now": "", "placeholder": "now"} if blank_means_now else None,
+    )
+    return IncidentTimeField(label=label, required=False, time_of_day_is_today=True, widget=widget)
 
 
 def _no_control_characters(value: str) -> str:
@@ -87,7 +51,7 @@ class QuickCaptureForm(forms.Form):
         required=False,
         choices=[("", "Guess from the first word"), *TimelineEntry.Kind.choices],
     )
-    occurred_at = MomentField(label="At")
+    occurred_at = moment_field("At")
 
     def clean_text(self) -> str:
         text = _no_control_characters(self.cleaned_data["text"]).replace("\r", " ")
@@ -96,7 +60,7 @@ class QuickCaptureForm(forms.Form):
 
 class MilestoneForm(forms.Form):
     milestone = forms.ChoiceField(choices=[(name, name) for name in MILESTONES])
-    at = MomentField(label="At")
+    at = moment_field("At")
     note = forms.CharField(label="Note", required=False, max_length=500)
 
     def clean_note(self) -> str:
@@ -113,7 +77,7 @@ class RoleForm(forms.Form):
 
 
 class StatusUpdateForm(forms.ModelForm):
-    next_update_at = MomentField(label="Next update by")
+    next_update_at = moment_field("Next update by", blank_means_now=False)
 
     class Meta:
         model = StatusUpdate

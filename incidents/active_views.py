@@ -88,7 +88,7 @@ def _context(request, incident: Incident, **extra) -> dict:
     updates = incident.updates_newest_first
     latest = updates[0] if updates else None
     quiet = quiet_state(incident, last_update_at=latest.posted_at if latest else None)
-    next_due = quiet.next_due_at
+    next_due = quiet.due_at
     if latest and latest.next_update_at:
         next_due = latest.next_update_at
     user = request.user
@@ -112,13 +112,14 @@ def _context(request, incident: Incident, **extra) -> dict:
         "kind_words": KIND_WORDS,
         "kind_keys": KIND_KEYS,
         "capture_form": QuickCaptureForm(auto_id="capture-%s", label_suffix=""),
+        "milestone_form": MilestoneForm(auto_id="milestone-%s", label_suffix=""),
         "update_form": StatusUpdateForm(
             auto_id="update-%s",
             label_suffix="",
             initial={
                 "audience": StatusUpdate.Audience.INTERNAL,
-                "next_update_at": timezone.localtime(timezone.now() + quiet.interval).strftime(
-                    "%Y-%m-%d %H:%M"
+                "next_update_at": (timezone.now() + quiet.interval).replace(
+                    second=0, microsecond=0
                 ),
             },
         ),
@@ -175,7 +176,7 @@ def capture(request, ref: str):
 @require_POST
 def milestone(request, ref: str):
     incident = _incident(request, ref, ask=policy.can_edit)
-    form = MilestoneForm(request.POST)
+    form = MilestoneForm(request.POST, auto_id="milestone-%s", label_suffix="")
     error_text = ""
     if form.is_valid():
         try:
@@ -194,7 +195,10 @@ def milestone(request, ref: str):
     if not incident.is_active and not error_text:
         return _client_redirect(request, incident.get_absolute_url())
     context = _context(request, incident, milestone_error=error_text)
-    return _answer(request, incident, "refresh", context, status=422 if error_text else 200)
+    if error_text:
+        context["milestone_form"] = form
+    # A milestone adds its entry: the timeline comes back with the state.
+    return _answer(request, incident, "changed", context, status=422 if error_text else 200)
 
 
 @require_POST
@@ -216,7 +220,8 @@ def role(request, ref: str):
         error_text = "Pick a role and a person from the lists."
     incident = _incident(request, ref)
     context = _context(request, incident, role_error=error_text)
-    return _answer(request, incident, "refresh", context, status=422 if error_text else 200)
+    # A hand-over is recorded in the timeline: it comes back with the roles.
+    return _answer(request, incident, "changed", context, status=422 if error_text else 200)
 
 
 @require_POST

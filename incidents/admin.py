@@ -18,6 +18,9 @@ from incidents.models import (
     WebhookEvent,
 )
 from incidents.policy import is_audited_view, visible_incidents
+from incidents.quiet import QUIET_REMINDER_TOPIC
+from incidents.status_updates import STATUS_UPDATE_TOPIC
+from kernel.admin import delivery_log
 
 User = get_user_model()
 
@@ -168,17 +171,29 @@ admin.site.register(User, AuditedUserAdmin)
 
 
 @admin.register(StatusUpdate)
-class StatusUpdateAdmin(SimpleHistoryAdmin):
+class StatusUpdateAdmin(VisibleIncidentsOnly, SimpleHistoryAdmin):
     list_display = ["incident", "posted_at", "audience", "author", "next_update_at"]
     list_filter = ["audience"]
     raw_id_fields = ["incident", "author", "entry"]
+    readonly_fields = ["deliveries"]
+
+    @admin.display(description="how it went out")
+    def deliveries(self, update: StatusUpdate) -> str:
+        return delivery_log(STATUS_UPDATE_TOPIC.name, update.pk)
 
 
 @admin.register(QuietReminder)
-class QuietReminderAdmin(admin.ModelAdmin):
-    list_display = ["incident", "created_at", "interval_number", "interval_minutes", "error"]
+class QuietReminderAdmin(VisibleIncidentsOnly, admin.ModelAdmin):
+    list_display = ["incident", "created_at", "interval_number", "interval_minutes", "deliveries"]
     raw_id_fields = ["incident"]
-    readonly_fields = [field.name for field in QuietReminder._meta.fields]
+    readonly_fields = [field.name for field in QuietReminder._meta.fields] + ["deliveries"]
+
+    @admin.display(description="how it went out")
+    def deliveries(self, reminder: QuietReminder) -> str:
+        return delivery_log(QUIET_REMINDER_TOPIC.name, reminder.pk)
+
+    def has_add_permission(self, request) -> bool:
+        return False
 
 
 @admin.register(TeamWebhook)

@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from django.db import transaction
 
 from incidents.models import Incident, TimelineEntry
+from kernel.kinds import kind_of
+from kernel.live import publish_on_commit
 
 
 @dataclass(frozen=True)
@@ -55,6 +57,9 @@ def milestones_set(*, incident: Incident, picks: dict[str, TimelineEntry | None]
 
     Runs the incident's own rules (no milestone before the start, a resolved incident keeps
     its resolution time) and raises ValidationError naming the field when a pick breaks one.
+    Open pages of the document hear of it after commit and redraw the header: its time-to
+    figures and the picture. What follows a change of the incident (the postmortem's due date)
+    follows this one too.
     """
     with transaction.atomic():
         locked = Incident.objects.select_for_update().get(pk=incident.pk)
@@ -64,4 +69,8 @@ def milestones_set(*, incident: Incident, picks: dict[str, TimelineEntry | None]
         locked.version += 1
         locked._history_user = user
         locked.save()
+        publish_on_commit(locked, "saved", user)
+        kind = kind_of(locked)
+        if kind is not None and kind.after_save:
+            kind.after_save(locked)
     return locked

@@ -9,16 +9,18 @@ task and the tests call it. Every few minutes:
 3. Insert the reminder row for (incident, quiet since, interval n). The unique constraint lets
    exactly one run insert it: a second run, a second worker at the same moment, or a run after
    a crash finds the row there and sends nothing.
-4. Only the run that inserted the row sends it: to the commander and the communications lead
-   by e-mail, and to the team's Slack channel. What went wrong sending is kept on the row.
+4. Only the run that inserted the row queues its deliveries, in the same transaction: an
+   e-mail to the commander and one to the communications lead, and a post to the team's
+   Slack channel. The delivery engine sends them, retries what failed for now, and keeps
+   each one's outcome (the admin's Deliveries, and the reminder's own page there).
 
 A status update starts a new quiet stretch, and a resolved incident is no longer open, so
-either stops the reminders. The page shows the same state from `quiet_state()`.
+either stops the reminders, even one queued and waiting to be retried. The page shows the
+same state from `quiet_state()`.
 """
 
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -29,9 +31,13 @@ from django.urls import reverse
 from django.utils import timezone
 
 from incidents.models import Incident, QuietReminder
-from kernel.channels import ChannelError, post_slack, send_email, slack_escape
+from incidents.slack import slack_address
+from kernel import delivery as engine
+from kernel.channels import ChannelError, slack_escape
+from kernel.models import Delivery
+from kernel.text import display_name
 
-logger = logging.getLogger(__name__)
+TOPIC = "quiet-reminder"
 
 
 @dataclass(frozen=True)
@@ -50,8 +56,9 @@ class QuietState:
         return int(self.quiet_for // self.interval)
 
     @property
-    def next_due_at(self) -> datetime:
-        return self.since + self.interval * (self.intervals + 1)
+    def due_at(self) -> datetime:
+        """When the next update is due: one interval after the last (in the past once overdue)."""
+        return self.since + self.interval
 
     @property
     def overdue(self) -> bool:
@@ -75,48 +82,79 @@ def _recipients(incident: Incident) -> list:
     return unique
 
 
-def _claim(incident: Incident, state: QuietState, now: datetime) -> QuietReminder | None:
-    """Insert this interval's reminder row; None when another run got there first."""
+def _deliveries(reminder: QuietReminder, incident: Incident, people: list) -> list[Delivery]:
+    """An e-mail to each person reminded, and one post to the team's Slack channel."""
+    rows = [
+        Delivery(
+            topic=TOPIC, subject_id=reminder.pk, channel="email", address={"to": [person.email]}
+        )
+        for person in people
+        if person.email
+    ]
+    if incident.team is not None and incident.team.slack_webhook_url:
+        rows.append(
+            Delivery(
+                topic=TOPIC,
+                subject_id=reminder.pk,
+                channel="slack",
+                address=slack_address(incident.team),
+            )
+        )
+    return rows
+
+
+def _claim(
+    incident: Incident, state: QuietState, now: datetime
+) -> tuple[QuietReminder, list[Delivery]] | None:
+    """Insert this interval's reminder row and queue its deliveries, in one transaction.
+
+    None when another run got there first: its row is there, and so are its deliveries.
+    """
+    people = _recipients(incident)
     reminder = QuietReminder(
         incident=incident,
         quiet_since=state.since,
         interval_number=state.intervals,
         interval_minutes=int(state.interval.total_seconds() // 60),
         created_at=now,
-        recipients="\n".join(person.email for person in _recipients(incident) if person.email),
+        recipients="\n".join(person.email for person in people if person.email),
     )
     try:
         with transaction.atomic():
             reminder.save()
+            return reminder, engine.queue(_deliveries(reminder, incident, people))
     except IntegrityError:
         return None
-    return reminder
 
 
 def send_quiet_reminders(*, now: datetime | None = None) -> list[QuietReminder]:
-    """Remind about every open incident gone quiet for another interval; the reminders sent."""
+    """Remind about every open incident gone quiet for another interval; the reminders made.
+
+    The deliveries this run queued are sent before it returns (a worker handed the same
+    delivery finds it claimed); those that fail for now are retried by the delivery engine.
+    """
     now = now or timezone.now()
     incidents = list(
         Incident.objects.filter(status__in=Incident.ACTIVE_STATUSES)
         .select_related("severity", "owner", "communications_lead", "team")
         .annotate(last_update_at=Max("status_updates__posted_at"))
     )
-    sent = []
+    reminders, queued = [], []
     for incident in incidents:
         if incident.quiet_snoozed(now):
             continue
         state = quiet_state(incident, last_update_at=incident.last_update_at, now=now)
         if not state.overdue:
             continue
-        reminder = _claim(incident, state, now)
-        if reminder is None:
+        claimed = _claim(incident, state, now)
+        if claimed is None:
             continue
-        errors = quiet_reminder_deliver(reminder, incident=incident)
-        if errors:
-            reminder.error = "\n".join(errors)
-            reminder.save(update_fields=["error"])
-        sent.append(reminder)
-    return sent
+        reminder, deliveries = claimed
+        reminders.append(reminder)
+        queued += deliveries
+    for delivery in queued:
+        engine.deliver_one(delivery.pk)
+    return reminders
 
 
 def _incident_url(incident: Incident) -> str:
@@ -137,34 +175,45 @@ def quiet_reminder_message(reminder: QuietReminder, incident: Incident) -> tuple
     return subject, text
 
 
-def quiet_reminder_deliver(reminder: QuietReminder, *, incident: Incident) -> list[str]:
-    """Send one quiet reminder by e-mail and team Slack; the errors, in words.
+# The quiet-reminder topic: what a reminder says on each channel ------------------------------
 
-    One small function per message, on the shared channels, so that it can move onto the
-    common delivery mechanism (with its retries) without changing what is sent.
-    """
-    subject, text = quiet_reminder_message(reminder, incident)
-    errors = []
-    to = [line for line in reminder.recipients.splitlines() if line]
-    if to:
-        try:
-            send_email(to=to, subject=subject, text=text)
-        except ChannelError as error:
-            errors.append(str(error))
-    webhook = incident.team.slack_webhook_url if incident.team else ""
-    if webhook:
-        names = ", ".join(
-            person.get_full_name() or person.get_username() for person in _recipients(incident)
+
+def _prepare(deliveries: list[Delivery]) -> dict[int, QuietReminder]:
+    """The reminders of a batch, each with its incident as it is now, in one query."""
+    return (
+        QuietReminder.objects.select_related(
+            "incident__severity", "incident__owner", "incident__communications_lead"
         )
-        payload = {
-            "text": f":hourglass: {slack_escape(subject)}"
-            + (f" ({slack_escape(names)})" if names else "")
-            + f"\n<{_incident_url(incident)}|Post a status update>"
-        }
-        try:
-            post_slack(webhook_url=webhook, payload=payload)
-        except ChannelError as error:
-            errors.append(str(error))
-    for error in errors:
-        logger.warning("quiet reminder for %s: %s", incident.ref, error)
-    return errors
+        .annotate(last_update_at=Max("incident__status_updates__posted_at"))
+        .in_bulk({delivery.subject_id for delivery in deliveries})
+    )
+
+
+def _compose(delivery: Delivery, reminders: dict[int, QuietReminder]) -> engine.Message:
+    """The reminder, unless the incident has spoken or ended since (a retry can come late)."""
+    reminder = reminders.get(delivery.subject_id)
+    if reminder is None:
+        raise ChannelError("the reminder no longer exists", retryable=False)
+    incident = reminder.incident
+    if not incident.is_active:
+        raise ChannelError("not sent: the incident was resolved meanwhile", retryable=False)
+    if reminder.last_update_at and reminder.last_update_at > reminder.quiet_since:
+        raise ChannelError("not sent: a status update was posted meanwhile", retryable=False)
+    subject, text = quiet_reminder_message(reminder, incident)
+    names = ", ".join(display_name(person) for person in _recipients(incident))
+    slack_text = (
+        f":hourglass: {slack_escape(subject)}"
+        + (f" ({slack_escape(names)})" if names else "")
+        + f"\n<{_incident_url(incident)}|Post a status update>"
+    )
+    return engine.Message(
+        subject=subject,
+        text=text,
+        slack={"text": slack_text},
+        data={"ref": incident.ref, "quiet_minutes": reminder.quiet_minutes},
+    )
+
+
+QUIET_REMINDER_TOPIC = engine.Topic(
+    name=TOPIC, label="Quiet-incident reminder", compose=_compose, prepare=_prepare
+)

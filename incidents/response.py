@@ -17,6 +17,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from incidents.models import Incident, StatusUpdate, TimelineEntry
+from incidents.status_updates import status_update_queue
 from kernel.blocks import block_create
 from kernel.kinds import kind_of
 from kernel.live import document_event_on_commit, publish_on_commit
@@ -255,8 +256,9 @@ def status_update_post(
 ) -> StatusUpdate:
     """Post a status update: its row, its communication entry, and its sending.
 
-    A stakeholder update goes out (summary e-mail list, team Slack) once the transaction
-    commits; an internal one stays in Hindsight. Either way the quiet-incident clock restarts.
+    A stakeholder update is queued for the summary e-mail list and team Slack in the same
+    transaction, and sent once it commits; an internal one stays in Hindsight. Either way the
+    quiet-incident clock restarts.
     """
     now = timezone.now().replace(microsecond=0)
     update = StatusUpdate(
@@ -283,10 +285,7 @@ def status_update_post(
         document_event_on_commit(
             incident.pk, {"type": "status-update", "id": update.pk, "audience": audience}
         )
-        if update.for_stakeholders:
-            from incidents.tasks import send_status_update
-
-            send_status_update.delay_on_commit(update.pk)
+        status_update_queue(update)
     return update
 
 

@@ -1,20 +1,25 @@
-"""Sending a stakeholder status update beyond Hindsight: the summary e-mail list, team Slack.
+"""A stakeholder status update beyond Hindsight: the summary e-mail list and team Slack.
 
-One small function, on the shared channels, so that it can move onto the common delivery
-mechanism (with its retries) without changing what is sent.
+Each place is one Delivery of the topic "status-update", queued in the transaction that posts
+the update and sent by the delivery engine (retries, the reaper, the admin's log).
+
+A private incident's update goes to no mailing list (its readers are not the incident's
+people), and the team's channel hears only that there is one and where to read it.
 """
 
 from __future__ import annotations
 
-import logging
-
 from django.conf import settings
+from django.urls import reverse
 from django.utils import timezone
 
 from incidents.models import StatusUpdate
-from kernel.channels import ChannelError, post_slack, send_email, slack_escape
+from incidents.slack import slack_address
+from kernel import delivery as engine
+from kernel.channels import ChannelError, slack_escape
+from kernel.models import Delivery
 
-logger = logging.getLogger(__name__)
+TOPIC = "status-update"
 
 
 def status_update_message(update: StatusUpdate) -> tuple[str, str]:
@@ -33,26 +38,62 @@ def status_update_message(update: StatusUpdate) -> tuple[str, str]:
     return subject, "\n".join(lines)
 
 
-def status_update_deliver(update: StatusUpdate) -> list[str]:
-    """Send a stakeholder update where it is configured to go; the errors, in words."""
+def status_update_queue(update: StatusUpdate) -> list[Delivery]:
+    """Queue a stakeholder update for every place configured; an internal one goes nowhere."""
     if not update.for_stakeholders:
         return []
-    subject, text = status_update_message(update)
-    errors = []
-    if settings.HINDSIGHT_SUMMARY_EMAILS:
-        try:
-            send_email(to=list(settings.HINDSIGHT_SUMMARY_EMAILS), subject=subject, text=text)
-        except ChannelError as error:
-            errors.append(str(error))
-    team = update.incident.team
-    if team and team.slack_webhook_url:
-        try:
-            post_slack(
-                webhook_url=team.slack_webhook_url,
-                payload={"text": f"*{slack_escape(subject)}*\n{slack_escape(text)}"},
+    incident = update.incident
+    deliveries = []
+    emails = [] if incident.private else list(settings.HINDSIGHT_SUMMARY_EMAILS)
+    if emails:
+        deliveries.append(
+            Delivery(topic=TOPIC, subject_id=update.pk, channel="email", address={"to": emails})
+        )
+    if incident.team is not None and incident.team.slack_webhook_url:
+        deliveries.append(
+            Delivery(
+                topic=TOPIC,
+                subject_id=update.pk,
+                channel="slack",
+                address=slack_address(incident.team),
             )
-        except ChannelError as error:
-            errors.append(str(error))
-    for error in errors:
-        logger.warning("status update %s of %s: %s", update.pk, update.incident.ref, error)
-    return errors
+        )
+    return engine.queue(deliveries)
+
+
+def _incident_url(update: StatusUpdate) -> str:
+    base = settings.HINDSIGHT_BASE_URL.rstrip("/")
+    return base + reverse("incident-active", args=[update.incident.ref]) if base else ""
+
+
+def _slack_payload(update: StatusUpdate, subject: str, text: str) -> dict:
+    url = _incident_url(update)
+    if update.incident.private:
+        said = "A status update was posted for *a private incident*."
+        if url:
+            said += f" <{url}|Read it> (only the people on the incident can)."
+        return {"text": said}
+    return {"text": f"*{slack_escape(subject)}*\n{slack_escape(text)}"}
+
+
+def _compose(delivery: Delivery, updates: dict[int, StatusUpdate]) -> engine.Message:
+    update = updates.get(delivery.subject_id)
+    if update is None:
+        raise ChannelError("the status update no longer exists", retryable=False)
+    subject, text = status_update_message(update)
+    return engine.Message(
+        subject=subject,
+        text=text,
+        slack=_slack_payload(update, subject, text),
+        data={"ref": update.incident.ref, "status_update": update.pk},
+    )
+
+
+STATUS_UPDATE_TOPIC = engine.Topic(
+    name=TOPIC,
+    label="Stakeholder status update",
+    compose=_compose,
+    prepare=lambda deliveries: StatusUpdate.objects.select_related(
+        "incident__severity", "incident__team"
+    ).in_bulk({delivery.subject_id for delivery in deliveries}),
+)

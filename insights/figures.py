@@ -23,13 +23,12 @@ from django.db.models import (
     F,
     IntegerField,
     Min,
-    OuterRef,
     Q,
     QuerySet,
-    Subquery,
     Value,
     When,
 )
+from django.db.models.functions import Greatest
 
 from actions.models import ActionItem
 from incidents.milestones import METRICS
@@ -38,7 +37,7 @@ from incidents.policy import visible_incidents
 from insights.models import Recurrence
 from insights.periods import Period
 from kernel.templatetags.blocks import duration
-from postmortems.models import Cause, CauseCategory, Publication
+from postmortems.models import Cause, CauseCategory
 
 UNCATEGORISED = "Not categorised yet"
 AGEING = [(1, 7, "1–7 days"), (8, 30, "8–30 days"), (31, 90, "31–90 days"), (91, None, "over 90")]
@@ -104,16 +103,21 @@ def _rate(part: int, whole: int) -> str:
 
 
 def by_severity(incidents: QuerySet[Incident]) -> Figure:
-    counts = Counter(incidents.values_list("severity__level", flat=True))
-    rows = [Row(f"SEV{level}", [n], f"severity:{level}") for level, n in sorted(counts.items())]
+    counts = (
+        incidents.order_by("severity__level").values_list("severity__level").annotate(n=Count("pk"))
+    )
+    rows = [Row(f"SEV{level}", [n], f"severity:{level}") for level, n in counts]
     return Figure("severity", "Incidents by severity", ["Severity", "Incidents"], rows)
 
 
 def by_service(incidents: QuerySet[Incident]) -> Figure:
-    pairs = Counter(incidents.values_list("services__slug", "services__name"))
+    pairs = (
+        incidents.values_list("services__slug", "services__name")
+        .annotate(n=Count("pk"))
+        .order_by("-n", "services__name")[:12]
+    )
     rows = [
-        Row(name or "No service named", [n], f"service:{slug or '-'}")
-        for (slug, name), n in pairs.most_common(12)
+        Row(name or "No service named", [n], f"service:{slug or '-'}") for slug, name, n in pairs
     ]
     return Figure("service", "Incidents by service", ["Service", "Incidents"], rows)
 
@@ -240,15 +244,12 @@ def time_to(incidents: QuerySet[Incident], trend: list[Period]) -> Figure:
 
 
 def on_time(incidents: QuerySet[Incident], now) -> Figure:
-    first_published = Subquery(
-        Publication.objects.filter(postmortem=OuterRef("postmortem"))
-        .order_by("published_at")
-        .values("published_at")[:1]
-    )
+    # The first publication of each postmortem by a join and GROUP BY, then counted around
+    # it; a correlated subquery per incident costs an index probe for each of thousands.
     unpublished = Q(first__isnull=True)
     counts = (
         incidents.filter(postmortem__due_at__isnull=False)
-        .annotate(first=first_published)
+        .annotate(first=Min("postmortem__publications__published_at"))
         .aggregate(
             **{
                 "on-time": Count("pk", filter=Q(first__lte=F("postmortem__due_at"))),
@@ -294,12 +295,21 @@ def _item_counts(items: QuerySet[ActionItem], today: date) -> dict:
             late &= Q(due_date__gte=today - timedelta(high))
         counts[f"overdue_{low}"] = Count("pk", filter=late)
     if connection.vendor == "postgresql":
-        to_close = ExpressionWrapper(F("closed_at") - F("created_at"), output_field=DurationField())
+        # An item filed as already done is stamped closed a moment before it is created.
+        # (GREATEST skips NULLs, so an open item is kept out by the When.)
+        span = ExpressionWrapper(F("closed_at") - F("created_at"), output_field=DurationField())
+        to_close = Case(
+            When(
+                closed_at__isnull=False,
+                then=Greatest(span, Value(timedelta(0)), output_field=DurationField()),
+            ),
+            output_field=DurationField(),
+        )
         counts["to_close"] = Percentile(to_close, 0.5)
         return items.aggregate(**counts)
     found = items.aggregate(**counts)
     closed = items.filter(closed_at__isnull=False).values_list("created_at", "closed_at")
-    found["to_close"] = median([done - made for made, done in closed])
+    found["to_close"] = median([max(done - made, timedelta(0)) for made, done in closed])
     return found
 
 

@@ -42,9 +42,15 @@ class Recurrence(models.Model):
 
 
 class QuarterlyDigest(models.Model):
-    """A quarter's review sent to one team's lead; the unique pair makes the run send once."""
+    """A quarter's review queued for one team's lead; the unique pair makes the run send once.
+
+    The e-mail itself is a `kernel.Delivery` of topic "quarterly-review" naming this row."""
 
     team = models.ForeignKey("incidents.Team", on_delete=models.CASCADE, related_name="+")
+    # Whose eyes the figures are computed through: the lead when it was queued.
+    lead = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     period_start = models.DateField()
     recipient = models.EmailField()
     sent_at = models.DateTimeField(auto_now_add=True)

@@ -16,4 +16,4 @@ from insights.digest import send_quarterly_digests
 )
 def send_quarterly_review() -> str:
     """The quarterly review to team leads; a second run sends nothing again."""
-    return f"sent {len(send_quarterly_digests())}"
+    return f"queued {len(send_quarterly_digests())}"

@@ -11,7 +11,8 @@ from django.utils.http import urlencode
 from django.views.decorators.http import require_GET, require_POST
 
 from incidents.policy import can_edit, visible_incidents
-from insights.figures import all_figures, in_period, incidents_behind, scoped
+from insights import cache
+from insights.figures import in_period, incidents_behind, scoped
 from insights.forms import InsightsFilterForm
 from insights.models import Recurrence
 from insights.recurrence import recurrence_decide, seen_before
@@ -33,7 +34,7 @@ def _status(form: InsightsFilterForm) -> int:
 def insights(request):
     form, trend, scope = _filters(request)
     period = trend[-1]
-    figures = all_figures(request.user, period, trend, now=timezone.now(), **scope)
+    computed = cache.figures(request.user, period, trend, now=timezone.now(), **scope)
     query = request.GET.copy()
     return render(
         request,
@@ -41,7 +42,9 @@ def insights(request):
         {
             "form": form,
             "period": period,
-            "figures": figures,
+            "figures": computed.figures,
+            "figures_key": computed.key,
+            "cache_seconds": int(cache.MAX_AGE.total_seconds()),
             "query": query.urlencode(),
             "earlier": urlencode(form.shifted(period, -1)),
             "later": urlencode(form.shifted(period, 1)),
@@ -61,7 +64,7 @@ def figure_csv(request, key: str):
             content_type="text/plain; charset=utf-8",
         )
     period = trend[-1]
-    figures = all_figures(request.user, period, trend, now=timezone.now(), **scope)
+    figures = cache.figures(request.user, period, trend, now=timezone.now(), **scope).figures
     figure = next((f for f in figures if f.key == key), None)
     if figure is None:
         raise Http404("No such figure")

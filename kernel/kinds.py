@@ -24,6 +24,23 @@ Document = Any
 
 
 @dataclass(frozen=True)
+class Searchable:
+    """What the search over everything written reads of a kind's blocks. Registering a kind
+    with one makes its blocks searchable: they are indexed on save and found by `/search/`.
+    """
+
+    # The lookup from a block to its incident ("postmortem__incident"), for set-based work.
+    incident: str
+    # The fields naming the block (weighed `weight`) and the fields of its text (weighed C).
+    heading: tuple[str, ...] = ()
+    body: tuple[str, ...] = ()
+    # "A" for what names the incident itself, "B" for what heads one block.
+    weight: str = "B"
+    # What a hit of this kind is called in the results, when not the kind's label.
+    label: str = ""
+
+
+@dataclass(frozen=True)
 class BlockKind:
     # In URLs, element ids (`<name>-<pk>`), events and history links.
     name: str
@@ -35,7 +52,7 @@ class BlockKind:
     partial: str
     # This kind's blocks in one document, and the document a block belongs to.
     blocks: Callable[[Document], models.QuerySet]
-    incident_id: Callable[[models.Model], int]
+    incident_id: Callable[[models.Model], int | None]
     # The history rows of this kind in one document, and the fields a diff shows and a revert
     # restores (internal bookkeeping such as `position` stays out).
     history: Callable[[Document], models.QuerySet]
@@ -82,6 +99,11 @@ class BlockKind:
     # (a timeline says who did what; an analysis should not).
     prose_fields: tuple[str, ...] = ()
     names_expected: Callable[[models.Model], bool] = field(default=lambda block: True)
+    # The live channel of a block that belongs to no incident's document (an action item a
+    # premortem filed): its changes are announced there instead.
+    channel: Callable[[models.Model], str | None] | None = None
+    # Found by the search over everything written, if set.
+    search: Searchable | None = None
 
     @property
     def editable(self) -> bool:
@@ -143,6 +165,10 @@ def kind_named(name: str) -> BlockKind:
 def kind_of(block: models.Model | type[models.Model]) -> BlockKind | None:
     model = block if isinstance(block, type) else type(block)
     return next((kind for kind in _KINDS.values() if kind.model is model), None)
+
+
+def searchable_kinds() -> list[BlockKind]:
+    return [kind for kind in _KINDS.values() if kind.search is not None]
 
 
 def page_registry() -> dict[str, dict]:

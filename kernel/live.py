@@ -39,7 +39,13 @@ def publish_on_commit(block: models.Model, action: str, user, **extra) -> None:
     if kind is None or not kind.editable:
         return
     event = block_event(kind, block, action, user, **extra)
-    document_event_on_commit(kind.incident_id(block), event)
+    incident_id = kind.incident_id(block)
+    if incident_id is None:
+        channel = kind.channel(block) if kind.channel else None
+        if channel:
+            transaction.on_commit(lambda: get_bus().publish(channel, event))
+        return
+    document_event_on_commit(incident_id, event)
     for name in kind.refreshes:
         # Not a change of that kind's blocks: "refresh" makes a page re-read their list. The
         # version names this change, so a page tells two such refreshes apart.

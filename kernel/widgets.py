@@ -22,6 +22,8 @@ DATE_FORMATS = ["%Y-%m-%d"]
 # separators), which the note beside the field does not promise.
 DATE_TIME_SHAPE = re.compile(r"\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}(:\d{2})?")
 DATE_SHAPE = re.compile(r"\d{4}-\d{2}-\d{2}")
+# A time of day alone ("14:03", "9:05:30"), for fields where it means today.
+TIME_OF_DAY_SHAPE = re.compile(r"(?P<h>\d{1,2}):(?P<m>\d{2})(?::(?P<s>\d{2}))?")
 
 
 def _typed(value, shape: re.Pattern, error: ValidationError):
@@ -35,12 +37,20 @@ def _typed(value, shape: re.Pattern, error: ValidationError):
 
 
 class IsoDateTimeInput(forms.DateTimeInput):
-    """A text input for `YYYY-MM-DD HH:MM` (seconds when there are any), its zone beside it."""
+    """A text input for `YYYY-MM-DD HH:MM` (seconds when there are any), its zone beside it.
+
+    With `seconds`, the time is always shown and asked for to the second; `hint` is a few
+    words said after the format in the note (what an empty field means, say).
+    """
 
     input_type = "text"
     example = "YYYY-MM-DD HH:MM"
 
-    def __init__(self, attrs=None):
+    def __init__(self, attrs=None, *, seconds: bool = False, hint: str = ""):
+        self.seconds = seconds
+        self.hint = hint
+        if seconds:
+            self.example = "YYYY-MM-DD HH:MM:SS"
         defaults = {
             "placeholder": self.example,
             "autocomplete": "off",
@@ -54,11 +64,13 @@ class IsoDateTimeInput(forms.DateTimeInput):
     def format_value(self, value):
         if isinstance(value, datetime):
             value = timezone.localtime(value) if timezone.is_aware(value) else value
-            return value.strftime("%Y-%m-%d %H:%M:%S" if value.second else "%Y-%m-%d %H:%M")
+            with_seconds = self.seconds or value.second
+            return value.strftime("%Y-%m-%d %H:%M:%S" if with_seconds else "%Y-%m-%d %H:%M")
         return super().format_value(value)
 
     def note(self) -> str:
-        return f"{self.example}, 24-hour, {timezone.get_current_timezone_name()}"
+        note = f"{self.example}, 24-hour, {timezone.get_current_timezone_name()}"
+        return f"{note} · {self.hint}" if self.hint else note
 
     def render(self, name, value, attrs=None, renderer=None):
         attrs = dict(attrs or {})
@@ -95,18 +107,47 @@ class IsoDateInput(IsoDateTimeInput):
 
 
 class IsoDateTimeField(forms.DateTimeField):
-    """A moment typed as `YYYY-MM-DD HH:MM[:SS]` in the viewer's zone; `T` works as well."""
+    """A moment typed as `YYYY-MM-DD HH:MM[:SS]` in the viewer's zone; `T` works as well.
+
+    With `time_of_day_is_today`, a time alone (`14:03`, `14:03:22`) is that time today in the
+    viewer's zone: the quick answer while something is happening.
+    """
 
     widget = IsoDateTimeInput
     input_formats = DATE_TIME_FORMATS
     default_error_messages = {
         "invalid": "Enter a date and time as YYYY-MM-DD HH:MM, for example 2026-11-20 14:05.",
+        "invalid_or_time": (
+            "Enter a time as HH:MM:SS (today) or a date and time as YYYY-MM-DD HH:MM:SS, "
+            "24-hour, for example 14:05:30 or 2026-11-20 14:05:30."
+        ),
         "out_of_range": "That moment is outside the years this can store; check the year.",
     }
 
+    def __init__(self, *, time_of_day_is_today: bool = False, **kwargs):
+        self.time_of_day_is_today = time_of_day_is_today
+        super().__init__(**kwargs)
+
+    def _today_at(self, value):
+        """A time alone ("14:03") as today's "YYYY-MM-DD 14:03" in the viewer's zone."""
+        if not (self.time_of_day_is_today and isinstance(value, str)):
+            return value
+        time_of_day = TIME_OF_DAY_SHAPE.fullmatch(value.strip())
+        if time_of_day is None:
+            return value
+        clock = f"{int(time_of_day['h']):02d}:{time_of_day['m']}"
+        seconds = f":{time_of_day['s']}" if time_of_day["s"] else ""
+        return f"{timezone.localdate():%Y-%m-%d} {clock}{seconds}"
+
     def to_python(self, value):
-        invalid = ValidationError(self.error_messages["invalid"], "invalid")
-        moment = super().to_python(_typed(value, DATE_TIME_SHAPE, invalid))
+        code = "invalid_or_time" if self.time_of_day_is_today else "invalid"
+        invalid = ValidationError(self.error_messages[code], "invalid")
+        try:
+            moment = super().to_python(_typed(self._today_at(value), DATE_TIME_SHAPE, invalid))
+        except ValidationError as error:
+            if error.code == "invalid":
+                raise invalid from None
+            raise
         if moment is not None:
             try:
                 moment.astimezone(UTC)  # years 1 and 9999 can overflow on the way to UTC

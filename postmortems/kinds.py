@@ -9,12 +9,13 @@ from __future__ import annotations
 
 from django.db.models import Prefetch
 from django.shortcuts import get_object_or_404
+from django.utils import timezone
 
 from incidents.editing import incident_update, timeline_entry_update
 from incidents.forms import IncidentHeaderForm, NewTimelineEntryForm, TimelineEntryForm
 from incidents.models import Incident, TimelineEntry
 from kernel.blocks import updater
-from kernel.kinds import BlockKind, described, next_position, register
+from kernel.kinds import BlockKind, Searchable, described, next_position, register
 from postmortems.blameless import ANALYSIS_SECTIONS
 from postmortems.editing import (
     accepted_risk_update,
@@ -91,6 +92,7 @@ INCIDENT = BlockKind(
     m2m_fields=("responders", "services", "viewers"),
     after_save=postmortem_sync_due,
     prefetch=("services", "responders"),
+    search=Searchable(incident="pk", heading=("title",), weight="A", label="Title"),
 )
 
 SECTION = BlockKind(
@@ -115,7 +117,15 @@ SECTION = BlockKind(
     document_list="sections",
     document_rows=lambda incident: list(incident.postmortem.sections.all()),
     prefetch=("postmortem__sections",),
+    search=Searchable(incident="postmortem__incident", body=("body",)),
 )
+
+
+def _new_entry(incident, request) -> TimelineEntry:
+    """While the incident is going on, what happened most likely happened just now."""
+    now = timezone.now().replace(microsecond=0) if incident.is_active else None
+    return TimelineEntry(incident=incident, added_by=request.user, occurred_at=now)
+
 
 ENTRY = BlockKind(
     name="entry",
@@ -131,13 +141,16 @@ ENTRY = BlockKind(
     form=TimelineEntryForm,
     update=timeline_entry_update,
     new_form=NewTimelineEntryForm,
-    new_block=lambda incident, request: TimelineEntry(incident=incident, added_by=request.user),
+    new_block=lambda incident, request: _new_entry(incident, request),
     list_partial="timeline",
+    # The header's picture marks every entry on its time axis.
+    refreshes=("incident",),
     deletable=True,
     prose_fields=("text",),
     document_list="timeline",
     document_rows=lambda incident: list(incident.timeline.all()),
     prefetch=(Prefetch("timeline", TimelineEntry.objects.select_related("added_by")),),
+    search=Searchable(incident="incident", body=("text",)),
 )
 
 CAUSE = BlockKind(
@@ -171,6 +184,7 @@ CAUSE = BlockKind(
             ),
         ),
     ),
+    search=Searchable(incident="postmortem__incident", heading=("statement",)),
 )
 
 WHY = BlockKind(
@@ -195,6 +209,9 @@ WHY = BlockKind(
     deletable=True,
     prose_fields=("question", "answer", "evidence"),
     names_expected=lambda why: False,
+    search=Searchable(
+        incident="cause__postmortem__incident", heading=("question",), body=("answer", "evidence")
+    ),
 )
 
 # A graph or screenshot shown with a section, a timeline entry or a why. Added by uploading
@@ -218,6 +235,7 @@ IMAGE = BlockKind(
         "timeline__images",
         "postmortem__causes__whys__images",
     ),
+    search=Searchable(incident="postmortem__incident", body=("caption",)),
 )
 
 RISK = BlockKind(
@@ -242,6 +260,7 @@ RISK = BlockKind(
     parent_field="cause_id",
     siblings=lambda risk: AcceptedRisk.objects.filter(cause=risk.cause_id),
     deletable=True,
+    search=Searchable(incident="cause__postmortem__incident", body=("reason",)),
 )
 
 # Kept for the record, never edited or reverted to: a conflict copy is resolved by choice.

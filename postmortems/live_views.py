@@ -13,11 +13,18 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django.views.decorators.http import require_GET, require_POST
 
-from hindsight.bus import LOST, BusUnavailable, get_bus
+from hindsight.bus import LOST, PRESENCE_TTL_SECONDS, BusUnavailable, get_bus
 from incidents.policy import can_view, require_edit
 from kernel.forms import MAX_VERSION
 from kernel.history import history_sources
 from kernel.kinds import kind_named
+from kernel.limits import (
+    Refused,
+    held_while_streaming,
+    presence_lease,
+    presence_lease_end,
+    user_stream_lease,
+)
 from kernel.live import PING_SECONDS, block_event, document_channel, release_connection, sse
 from kernel.merge import edits_between
 from kernel.text import display_name, initials
@@ -66,6 +73,9 @@ async def document_events(request, ref: str):
     if not isinstance(request, ASGIRequest):
         # A WSGI server would have to buffer an endless stream: let the page poll instead.
         return HttpResponse("Live updates need the ASGI server; the page polls.", status=503)
+    lease = await sync_to_async(user_stream_lease)(user)
+    if isinstance(lease, Refused):
+        return lease.response()
     channel = document_channel(incident_id)
     bus = get_bus()
     last_id = request.headers.get("Last-Event-ID") or request.GET.get("last_event_id") or ""
@@ -74,6 +84,7 @@ async def document_events(request, ref: str):
         missed = await bus.replay(channel, last_id) if last_id else []
     except BusUnavailable as error:
         logger.warning("event stream for %s unavailable: %s", ref, error)
+        await sync_to_async(lease.give_back)()
         return HttpResponse("Live updates are unavailable; the page polls instead.", status=503)
 
     async def stream():
@@ -109,7 +120,9 @@ async def document_events(request, ref: str):
         finally:
             subscription.close()
 
-    response = StreamingHttpResponse(stream(), content_type="text/event-stream")
+    response = StreamingHttpResponse(
+        held_while_streaming(stream(), lease), content_type="text/event-stream"
+    )
     response["Cache-Control"] = "no-cache, no-store"
     response["X-Accel-Buffering"] = "no"
     return response
@@ -164,6 +177,9 @@ def presence_beat(request, ref: str):
     tab = request.POST.get("tab", "")[:40]
     editing = request.POST.get("editing", "")[:60]
     member = f"{request.user.pk}:{tab}"
+    refused = presence_lease(request.user, channel=channel, tab=tab, seconds=PRESENCE_TTL_SECONDS)
+    if refused is not None:
+        return refused.json_response()
     bus = get_bus()
     data = {
         "user_id": request.user.pk,
@@ -181,7 +197,9 @@ def presence_leave(request, ref: str):
     incident = incident_for(request.user, ref)
     channel = document_channel(incident.pk)
     bus = get_bus()
-    bus.presence_leave(channel, f"{request.user.pk}:{request.POST.get('tab', '')[:40]}")
+    tab = request.POST.get("tab", "")[:40]
+    bus.presence_leave(channel, f"{request.user.pk}:{tab}")
+    presence_lease_end(request.user, channel=channel, tab=tab)
     bus.publish(channel, {"type": "presence", "people": bus.presence_list(channel)})
     return HttpResponse(status=204)
 

@@ -7,6 +7,8 @@ a plain POST and, with htmx, swaps its own part of the page.
 
 from __future__ import annotations
 
+import asyncio
+
 from asgiref.sync import sync_to_async
 from django.contrib import messages
 from django.http import HttpResponse
@@ -17,9 +19,11 @@ from django.views.decorators.vary import vary_on_headers
 
 from incidents.models import Incident
 from incidents.policy import require_manage
+from kernel.limits import Refused, pdf_export_slot
 from postmortems.blameless import NoSuchNote, document_notes, open_count, wording_acknowledge
 from postmortems.document import document_for
 from postmortems.export import (
+    PDF_TIMEOUT_SECONDS,
     PdfUnavailable,
     export_filename,
     html_to_pdf,
@@ -320,9 +324,19 @@ async def export_pdf(request, ref: str):
     """Chromium takes a second or two: it runs off the thread that serves the sync views."""
     user = await request.auser()
     incident = await sync_to_async(document_for)(user, ref)
+    slot = await pdf_export_slot(user, hold_seconds=PDF_TIMEOUT_SECONDS + 30)
+    if isinstance(slot, Refused):
+        response = await sync_to_async(render)(
+            request,
+            "error.html",
+            {"title": slot.title, "message": slot.message, "status": slot.status},
+            status=slot.status,
+        )
+        response["Retry-After"] = str(slot.retry_after)
+        return response
     paper = paper_for(request.headers.get("Accept-Language", ""))
-    html = await sync_to_async(printable_html)(incident, paper=paper)
     try:
+        html = await sync_to_async(printable_html)(incident, paper=paper)
         pdf = await sync_to_async(html_to_pdf, thread_sensitive=False)(html)
     except PdfUnavailable as unavailable:
         return await sync_to_async(render)(
@@ -331,6 +345,8 @@ async def export_pdf(request, ref: str):
             {"title": "The PDF cannot be made here", "message": str(unavailable), "status": 503},
             status=503,
         )
+    finally:
+        await asyncio.to_thread(slot.give_back)
     response = HttpResponse(pdf, content_type="application/pdf")
     response["Content-Disposition"] = f'attachment; filename="{export_filename(incident, "pdf")}"'
     return response

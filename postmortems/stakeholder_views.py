@@ -18,6 +18,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET
 
 from hindsight.bus import LOST, BusUnavailable, get_bus
+from kernel.limits import Refused, held_while_streaming, link_stream_lease
 from kernel.live import PING_SECONDS, document_channel, release_connection
 from postmortems.publishing.reader import with_image_sources
 from postmortems.share_links import (
@@ -89,12 +90,12 @@ def stakeholder_content(request, token: str):
     return render(request, f"{PAGE}#content", _context(token, view))
 
 
-def _usable_link(token: str) -> tuple[int, bool] | None:
-    """The incident a usable link shows and whether it shares the draft, or None once it is
-    unusable; the connection goes back at once."""
+def _usable_link(token: str) -> tuple[int, bool, int] | None:
+    """The incident a usable link shows, whether it shares the draft and the link's id, or None
+    once it is unusable; the connection goes back at once."""
     try:
         link = share_link_for_token(token)
-        return (link.postmortem.incident_id, link.share_draft) if link else None
+        return (link.postmortem.incident_id, link.share_draft, link.pk) if link else None
     finally:
         release_connection()
 
@@ -120,10 +121,15 @@ async def stakeholder_events(request, token: str):
     usable = await sync_to_async(_usable_link)(token)
     if usable is None or not isinstance(request, ASGIRequest):
         return _gone(request, partial=True) if usable is None else HttpResponse(status=503)
-    incident_id, share_draft = usable
+    incident_id, share_draft, link_id = usable
+    # One link is one holder, however many people (or scripts) open it.
+    lease = await sync_to_async(link_stream_lease)(link_id)
+    if isinstance(lease, Refused):
+        return lease.response()
     try:
         subscription = await get_bus().subscribe(document_channel(incident_id))
     except BusUnavailable:
+        await sync_to_async(lease.give_back)()
         return HttpResponse(status=503)
 
     async def stream():
@@ -143,7 +149,9 @@ async def stakeholder_events(request, token: str):
         finally:
             subscription.close()
 
-    response = StreamingHttpResponse(stream(), content_type="text/event-stream")
+    response = StreamingHttpResponse(
+        held_while_streaming(stream(), lease), content_type="text/event-stream"
+    )
     response["X-Accel-Buffering"] = "no"
     response["X-Robots-Tag"] = "noindex, nofollow, noarchive"
     response["Referrer-Policy"] = "no-referrer"

@@ -1,149 +1,158 @@
-"""Keeping the search entries current: each written block is indexed when it is saved.
+"""Keeping the search entries current: each block of a searchable kind is indexed when saved.
 
-Every searchable kind is one `Indexed` row in `KINDS` (its model, how to read its incident,
-heading and body, and its anchor on the document). A save of any of them, through any service,
-upserts its entry in one statement that also computes the weighted vector; a delete removes
-it. Writes that bypass `save()` (queryset `update()`, plain bulk inserts) are caught up by
-`python manage.py rebuild_search_index`.
+What is searchable is the kind registry's to say: a `BlockKind` registered with a
+`kernel.kinds.Searchable` (its incident lookup, heading and body fields, weight) is indexed
+and found, with nothing here to change. A save of such a block, through any service, upserts
+its entry in one statement that also computes the weighted vector and copies the incident's
+start and private flag; a delete removes it; a save of an incident brings those copies up to
+date on all its entries. Writes that bypass `save()` (queryset `update()`, bulk inserts) are
+caught up by `python manage.py rebuild_search_index`, set-based, one statement per kind.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from collections.abc import Iterable
 
-from django.db import connection
+from django.db import connection, transaction
 from django.db.models import Model
 from django.db.models.signals import post_delete, post_save
 
-from actions.models import ActionItem
-from incidents.models import Incident, TimelineEntry
-from postmortems.models import Cause, Section, Why
+from incidents.models import Incident
+from kernel.kinds import BlockKind, kind_of, searchable_kinds
 from search.models import SearchEntry
 
 # Control characters nobody types, stripped from indexed text so snippets can be marked with
 # them and escaped safely before <mark> goes in.
 MARK_START, MARK_STOP = "\x02", "\x03"
 CONFIG = "english"
+HEADING_CHARS = 300
 
-
-@dataclass(frozen=True)
-class Indexed:
-    kind: str
-    model: type[Model]
-    incident_id: Callable[[Model], int]
-    heading: Callable[[Model], str]
-    body: Callable[[Model], str]
-    heading_weight: str  # "A" for what names the incident, "B" for what heads a block
-    anchor: str  # the block's id on the document page, with {pk}
-    related: tuple[str, ...] = ()  # select_related for a rebuild
-
-
-def _joined(*parts: str) -> str:
-    return "\n".join(part for part in parts if part and part.strip())
-
-
-KINDS = [
-    Indexed(
-        SearchEntry.Kind.INCIDENT, Incident, lambda i: i.pk, lambda i: i.title, lambda i: "", "A",
-        "incident-{pk}",
-    ),
-    Indexed(
-        SearchEntry.Kind.SECTION, Section, lambda s: s.postmortem.incident_id,
-        lambda s: "", lambda s: s.body, "B", "section-{pk}", ("postmortem",),
-    ),
-    Indexed(
-        SearchEntry.Kind.ENTRY, TimelineEntry, lambda e: e.incident_id, lambda e: "",
-        lambda e: e.text, "B", "entry-{pk}",
-    ),
-    Indexed(
-        SearchEntry.Kind.CAUSE, Cause, lambda c: c.postmortem.incident_id,
-        lambda c: c.statement, lambda c: "", "B", "cause-{pk}", ("postmortem",),
-    ),
-    Indexed(
-        SearchEntry.Kind.WHY, Why, lambda w: w.cause.postmortem.incident_id,
-        lambda w: w.question, lambda w: _joined(w.answer, w.evidence), "B", "why-{pk}",
-        ("cause__postmortem",),
-    ),
-    Indexed(
-        SearchEntry.Kind.ITEM, ActionItem, lambda a: a.incident_id, lambda a: a.title,
-        lambda a: _joined(a.outcome, a.wont_do_reason), "B", "action-{pk}",
-    ),
-]  # fmt: skip
-BY_MODEL = {indexed.model: indexed for indexed in KINDS}
-BY_KIND = {indexed.kind: indexed for indexed in KINDS}
+ENTRIES = SearchEntry._meta.db_table
+INCIDENTS = Incident._meta.db_table
+COLUMNS = "incident_id, kind, block_id, heading, body, vector, started_at, private"
+# From rows (incident_id, kind, block_id, heading, body, weight) joined to their incident `i`.
+VALUES = f"""
+SELECT v.incident_id, v.kind, v.block_id, v.heading, v.body,
+       setweight(to_tsvector('{CONFIG}', v.heading), v.weight::"char")
+       || setweight(to_tsvector('{CONFIG}', v.body), 'C'),
+       i.started_at, i.private
+"""
+ON_CONFLICT = """
+ON CONFLICT (kind, block_id) DO UPDATE
+SET incident_id = EXCLUDED.incident_id, heading = EXCLUDED.heading, body = EXCLUDED.body,
+    vector = EXCLUDED.vector, started_at = EXCLUDED.started_at, private = EXCLUDED.private
+"""
 
 
 def clean(text: str) -> str:
     return text.replace("\x00", "").replace(MARK_START, "").replace(MARK_STOP, "")
 
 
-UPSERT = f"""
-INSERT INTO search_searchentry (incident_id, kind, block_id, heading, body, vector)
-SELECT v.incident_id, v.kind, v.block_id, v.heading, v.body,
-       setweight(to_tsvector('{CONFIG}', v.heading), v.weight::"char")
-       || setweight(to_tsvector('{CONFIG}', v.body), 'C')
-FROM (VALUES %s) AS v(incident_id, kind, block_id, heading, body, weight)
-ON CONFLICT (kind, block_id) DO UPDATE
-SET incident_id = EXCLUDED.incident_id, heading = EXCLUDED.heading, body = EXCLUDED.body,
-    vector = EXCLUDED.vector
-"""
+def joined(block: Model, fields: tuple[str, ...]) -> str:
+    parts = (str(getattr(block, name) or "") for name in fields)
+    return clean("\n".join(part for part in parts if part.strip()))
 
 
-def entry_values(indexed: Indexed, block: Model) -> tuple:
+def entry_values(kind: BlockKind, block: Model) -> tuple:
     return (
-        indexed.incident_id(block),
-        indexed.kind,
+        kind.incident_id(block),
+        kind.name,
         block.pk,
-        clean(indexed.heading(block))[:300],
-        clean(indexed.body(block)),
-        indexed.heading_weight,
+        joined(block, kind.search.heading)[:HEADING_CHARS],
+        joined(block, kind.search.body),
+        kind.search.weight,
     )
 
 
-def index_blocks(indexed: Indexed, blocks: Iterable[Model]) -> int:
+def index_blocks(kind: BlockKind, blocks: Iterable[Model]) -> int:
     """Upsert the entries of `blocks` (all of one kind) in one statement; PostgreSQL only."""
     if connection.vendor != "postgresql":
         return 0
     rows, empty = [], []
     for block in blocks:
-        values = entry_values(indexed, block)
-        (rows if values[3] or values[4] else empty).append(values)
+        values = entry_values(kind, block)
+        # An entry belongs to an incident: a premortem's preventive item has none, and
+        # premortems stay out of search (their reasons are hidden until revealed).
+        searchable = values[0] is not None and (values[3] or values[4])
+        (rows if searchable else empty).append(values)
     if empty:
-        SearchEntry.objects.filter(kind=indexed.kind, block_id__in=[v[2] for v in empty]).delete()
+        SearchEntry.objects.filter(kind=kind.name, block_id__in=[v[2] for v in empty]).delete()
     if not rows:
         return 0
     placeholders = ", ".join(["(%s::bigint, %s, %s::bigint, %s, %s, %s)"] * len(rows))
+    sql = f"""INSERT INTO {ENTRIES} ({COLUMNS}) {VALUES}
+    FROM (VALUES {placeholders}) AS v(incident_id, kind, block_id, heading, body, weight)
+    JOIN {INCIDENTS} i ON i.id = v.incident_id {ON_CONFLICT}"""
     with connection.cursor() as cursor:
-        cursor.execute(UPSERT % placeholders, [value for row in rows for value in row])
+        cursor.execute(sql, [value for row in rows for value in row])
     return len(rows)
 
 
+def follow_incident(incident: Incident) -> None:
+    """Copy the incident's start and private flag to its entries, where they differ."""
+    SearchEntry.objects.filter(incident_id=incident.pk).exclude(
+        started_at=incident.started_at, private=incident.private
+    ).update(started_at=incident.started_at, private=incident.private)
+
+
 def _saved(sender, instance, raw=False, **kwargs) -> None:
-    if not raw:
-        index_blocks(BY_MODEL[sender], [instance])
+    if raw:
+        return
+    kind = kind_of(sender)
+    if kind is not None and kind.search is not None:
+        index_blocks(kind, [instance])
+    if sender is Incident:
+        follow_incident(instance)
 
 
 def _deleted(sender, instance, **kwargs) -> None:
-    SearchEntry.objects.filter(kind=BY_MODEL[sender].kind, block_id=instance.pk).delete()
+    kind = kind_of(sender)
+    if kind is not None and kind.search is not None:
+        SearchEntry.objects.filter(kind=kind.name, block_id=instance.pk).delete()
 
 
 def connect() -> None:
-    for indexed in KINDS:
-        uid = f"search-{indexed.kind}"
-        post_save.connect(_saved, sender=indexed.model, dispatch_uid=uid)
-        post_delete.connect(_deleted, sender=indexed.model, dispatch_uid=uid)
+    """Listen to every model's saves, so a kind registered later (or in a test) is indexed."""
+    post_save.connect(_saved, dispatch_uid="search-index-saved")
+    post_delete.connect(_deleted, dispatch_uid="search-index-deleted")
 
 
-def rebuild(batch: int = 2000) -> int:
-    """Index every block again, in batches (after bulk writes or a restore)."""
-    total = 0
-    for indexed in KINDS:
-        queryset = indexed.model.objects.order_by("pk")
-        if indexed.related:
-            queryset = queryset.select_related(*indexed.related)
-        last = 0
-        while blocks := list(queryset.filter(pk__gt=last)[:batch]):
-            total += index_blocks(indexed, blocks)
-            last = blocks[-1].pk
-    return total
+def _text(fields: tuple[str, ...], columns: list[str]) -> str:
+    """SQL joining the non-empty columns with newlines, as `joined` does."""
+    if not fields:
+        return "''"
+    parts = ", ".join(f"NULLIF(btrim(s.{column}::text), '')" for column in columns)
+    text = f"concat_ws(E'\\n', {parts})"
+    return f"replace(replace({text}, chr(2), ''), chr(3), '')"
+
+
+def index_kind(kind: BlockKind) -> int:
+    """Index every block of `kind` again in one statement (after bulk writes or a restore)."""
+    search = kind.search
+    fields = [search.incident, "pk", *search.heading, *search.body]
+    sql, params = kind.model.objects.values_list(*fields).query.sql_with_params()
+    names = [f"c{n}" for n in range(len(fields))]
+    heading = _text(search.heading, names[2 : 2 + len(search.heading)])
+    body = _text(search.body, names[2 + len(search.heading) :])
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(f"DELETE FROM {ENTRIES} WHERE kind = %s", [kind.name])
+        cursor.execute(
+            f"""INSERT INTO {ENTRIES} ({COLUMNS}) {VALUES}
+            FROM (SELECT s.c0 AS incident_id, %s::text AS kind, s.c1 AS block_id,
+                         left({heading}, {HEADING_CHARS}) AS heading, {body} AS body,
+                         %s::text AS weight
+                  FROM ({sql}) AS s({", ".join(names)})) AS v
+            JOIN {INCIDENTS} i ON i.id = v.incident_id
+            WHERE v.heading <> '' OR v.body <> ''""",
+            [kind.name, search.weight, *params],
+        )
+        return cursor.rowcount
+
+
+def rebuild() -> int:
+    """Index every block of every searchable kind again; drop entries of kinds no longer so."""
+    if connection.vendor != "postgresql":
+        return 0
+    kinds = searchable_kinds()
+    SearchEntry.objects.exclude(kind__in=[kind.name for kind in kinds]).delete()
+    return sum(index_kind(kind) for kind in kinds)

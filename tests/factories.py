@@ -142,3 +142,14 @@ def image(incident_: Incident, *, key: str = "impact", caption: str = "") -> Ima
         size=1000,
         caption=caption,
     )
+
+
+def premortem(*, facilitator, team_: Team, participants=(), **fields):
+    """A premortem in its writing phase, its time-box running."""
+    from premortems.rounds import premortem_create
+
+    fields.setdefault("title", f"Planned change {next(_numbers)}")
+    fields.setdefault("planned_for", timezone.localdate() + timedelta(days=7))
+    return premortem_create(
+        user=facilitator, facilitator=facilitator, team=team_, participants=participants, **fields
+    )

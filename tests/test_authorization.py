@@ -27,6 +27,7 @@ from actions.models import MeetingDissent
 from incidents.policy import READ_ONLY_GROUP
 from postmortems.models import ConflictCopy
 from postmortems.share_links import share_link_create
+from premortems.models import ReasonGroup
 from tests import factories
 
 KINDS = ("normal", "private")
@@ -228,6 +229,25 @@ ROWS: dict[str, dict[str, tuple]] = {
     "stakeholder-content": {"GET": ("link", 200, None)},
     "stakeholder-events": {"GET": ("link", 503, None)},
     "stakeholder-image": {"GET": ("link", 404, None)},
+    # Premortems: the incident's owner facilitates, its responder takes part, its team owns it,
+    # its viewer is a read-only participant of the private one. The sample is writing, so the
+    # steps of later phases are refused (409) once let in.
+    "premortem-list": {"GET": ("signed in", 200, None)},
+    "premortem-new": {"GET": ("open", 200, None), "POST": ("open", 422, {})},
+    "premortem": {"GET": ("read", 200, None)},
+    "premortem-board": {"GET": ("read", 200, None)},
+    "premortem-events": {"GET": ("read", 503, None)},
+    "premortem-history": {"GET": ("read", 200, None)},
+    "premortem-join": {"POST": ("edit", 302, {})},
+    "premortem-reason-new": {"POST": ("edit", 422, {})},
+    # Only one's own reasons can be named: the sample's id is nobody's.
+    "premortem-reason-delete": {"POST": ("edit", 404, {})},
+    "premortem-phase": {"POST": ("manage", 409, {"to": "voting"})},
+    "premortem-extend": {"POST": ("manage", 422, {"minutes": "0"})},
+    "premortem-group-new": {"POST": ("edit", 409, {})},
+    "premortem-group-delete": {"POST": ("edit", 409, {})},
+    "premortem-vote": {"POST": ("edit", 409, {})},
+    "premortem-action-item": {"POST": ("manage", 422, {})},
 }
 # Django's own admin site checks its own model permissions; what it shows of private incidents
 # is tested in tests/incidents/test_access.py.
@@ -236,7 +256,7 @@ NOT_IN_TABLE = {"admin", "ninja"}
 # endpoints asks the same policy as acting on the token's user, tested in tests/api.
 # Signing in or out changes the client's session: those requests get a client of their own.
 SESSION_ENDING = {"login", "logout"}
-INCIDENT_ARGS = {"ref", "pk", "kind", "history_id", "token"}
+INCIDENT_ARGS = {"ref", "pk", "kind", "history_id", "token", "premortem"}
 
 
 def url_patterns(resolver=None, prefix: str = "") -> list[tuple[str, str]]:
@@ -303,6 +323,14 @@ class AuthorizationTable(TestCase):
             dissent = MeetingDissent.objects.create(
                 meeting=meeting, author=dana, text="Not the cause", written_by=people["owner"]
             )
+            premortem = factories.premortem(
+                facilitator=people["owner"],
+                team_=team,
+                participants=[people["responder"]]
+                + ([people["viewer"]] if kind == "private" else []),
+                private=kind == "private",
+            )
+            group = ReasonGroup.objects.create(premortem=premortem, title="Cache stampede")
             copy = ConflictCopy.objects.create(
                 section=section, text="Mine", base_version=1, against_version=1
             )
@@ -317,6 +345,8 @@ class AuthorizationTable(TestCase):
                 "copy": copy,
                 "meeting": meeting,
                 "dissent": dissent,
+                "premortem": premortem,
+                "group": group,
                 "history_id": section.history.order_by("history_id").first().history_id,
             }
 
@@ -369,10 +399,14 @@ class AuthorizationTable(TestCase):
             "earlier_ref": ref,
             # Only the link holder holds a working token; anyone else has a guess.
             "token": objects["token"] if role == "link holder" else secrets.token_urlsafe(32),
+            "premortem": objects["premortem"].pk,
+            "group": objects["group"].pk,
+            "reason": 999_999,
         }
         path = route
         parts = ("str:ref", "str:kind", "int:pk", "int:history_id", "str:token", "slug:slug")
         extra = ("slug:key", "str:earlier_ref", "slug:team", "int:hook_id", "slug:tracker_name")
+        extra += ("int:premortem", "int:group", "int:reason")
         for part in (*parts, *extra):
             key = part.split(":")[1]
             path = path.replace(f"<{part}>", str(values[key]))

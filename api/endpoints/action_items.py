@@ -29,7 +29,6 @@ from api.core import (
     text,
 )
 from incidents import policy
-from incidents.models import Incident
 
 router = Router(tags=["action items"])
 ItemStatus = Literal[tuple(ActionItem.Status.values)]
@@ -50,9 +49,18 @@ def _sane_day(value: date) -> date:
 Day = Annotated[date, AfterValidator(_sane_day)]
 
 
+class PremortemRef(Schema):
+    id: int
+    title: str
+    planned_for: str
+    url: str
+
+
 class ItemOut(Schema):
     id: int
-    incident: str
+    # What the item follows up: an incident (its ref), or else a premortem.
+    incident: str | None
+    premortem: PremortemRef | None
     title: str
     status: str
     owner: str | None
@@ -73,7 +81,15 @@ class ItemOut(Schema):
 def item_out(item: ActionItem, today: date) -> dict:
     return {
         "id": item.pk,
-        "incident": item.incident.ref,
+        "incident": item.incident.ref if item.incident_id else None,
+        "premortem": None
+        if item.incident_id
+        else {
+            "id": item.premortem_id,
+            "title": item.premortem.title,
+            "planned_for": item.premortem.planned_for.isoformat(),
+            "url": item.premortem.get_absolute_url(),
+        },
         "title": item.title,
         "status": item.status,
         "owner": item.owner.get_username() if item.owner else None,
@@ -93,9 +109,8 @@ def item_out(item: ActionItem, today: date) -> dict:
 
 
 def _items(request):
-    visible = policy.visible_incidents(request.user, Incident.objects.all())
-    return ActionItem.objects.filter(incident__in=visible).select_related(
-        "incident", "owner", "team"
+    return policy.visible_action_items(request.user, ActionItem.objects.all()).select_related(
+        "incident", "premortem", "owner", "team"
     )
 
 
@@ -117,7 +132,8 @@ class ItemFilters(Schema):
 
 @router.get("/action-items/", response={200: ItemPage, **READ_ERRORS})
 def item_list(request, filters: Query[ItemFilters]):
-    """Action items of every incident you may see, oldest filed first (follow `next_cursor`)."""
+    """Action items of every incident and premortem you may see, oldest filed first (follow
+    `next_cursor`)."""
     today = timezone.localdate()
     items = _items(request).order_by("id")
     if filters.owner:
@@ -185,8 +201,8 @@ def item_update(request, item_id: Id, payload: ItemChange):
     """Update status and outcome as the quick update on the review page does."""
     require_write(request)
     item = _item(request, item_id)
-    if not policy.can_edit(request.user, item.incident):
-        raise HttpError(403, f"You may read {item.incident.ref} but not edit its action items.")
+    if not policy.can_edit_action_item(request.user, item):
+        raise HttpError(403, f"You may read {item.subject_ref} but not edit its action items.")
     sent = payload.model_dump(exclude_unset=True)
     base_version = if_match_version(request, sent.pop("version", None))
     if "status" in sent and sent["status"] is None:

@@ -25,9 +25,26 @@
     return m + " min " + two(sec) + " s";
   }
 
-  function clockNow() {
+  // Now as the server reads a typed time: YYYY-MM-DD HH:MM:SS in the viewer's named zone.
+  var zoneFormat = null;
+  try {
+    zoneFormat = new Intl.DateTimeFormat("en-GB", {
+      timeZone: root.dataset.timeZone || undefined, hourCycle: "h23",
+      year: "numeric", month: "2-digit", day: "2-digit",
+      hour: "2-digit", minute: "2-digit", second: "2-digit",
+    });
+  } catch (e) { zoneFormat = null; }
+
+  function isoNow() {
     var now = new Date();
-    return two(now.getHours()) + ":" + two(now.getMinutes()) + ":" + two(now.getSeconds());
+    if (!zoneFormat) {
+      return now.getFullYear() + "-" + two(now.getMonth() + 1) + "-" + two(now.getDate()) + " " +
+        two(now.getHours()) + ":" + two(now.getMinutes()) + ":" + two(now.getSeconds());
+    }
+    var part = {};
+    zoneFormat.formatToParts(now).forEach(function (p) { part[p.type] = p.value; });
+    return part.year + "-" + part.month + "-" + part.day + " " +
+      part.hour + ":" + part.minute + ":" + part.second;
   }
 
   function tick() {
@@ -40,13 +57,16 @@
       el.textContent = left >= 0 ? "(in " + elapsed(left) + ")" : "(" + elapsed(-left) + " overdue)";
       el.classList.toggle("overdue", left < 0);
     });
-    // Empty time fields mean "now": show which now, to the second.
-    document.querySelectorAll("input.moment, #capture-occurred_at").forEach(function (el) {
-      el.placeholder = "now " + clockNow();
+    // Empty time fields mean "now": show which now, to the second, in the zone named beside.
+    var now = isoNow();
+    document.querySelectorAll("input[data-now]").forEach(function (el) {
+      el.placeholder = now;
     });
   }
   tick();
   setInterval(tick, 1000);
+  // A swapped-in panel comes with the server's words ("0 minutes", "now"): tick it at once.
+  document.addEventListener("htmx:afterSettle", tick);
 
   // ---- quick capture ------------------------------------------------------------------
   function captureParts() {

@@ -94,9 +94,22 @@
     pendingLists.add(JSON.stringify({ id: event.detail.target.id, url: url }));
   });
 
+  // A kind without a list (the incident's details) asked to refresh: re-read its blocks. The
+  // header draws the timeline's entries in its picture, so a changed entry refreshes it.
+  function refreshBlocks(change) {
+    if (!kinds[change.kind] || kinds[change.kind].list) return;
+    document.querySelectorAll(".block[id^='" + change.kind + "-']").forEach(function (el) {
+      if (editing(el)) {
+        pendingLists.add(JSON.stringify({ id: el.id, url: base + change.kind + "/" + el.id.slice(change.kind.length + 1) + "/" }));
+        return;
+      }
+      swap(base + change.kind + "/" + el.id.slice(change.kind.length + 1) + "/", el.id, "");
+    });
+  }
+
   function refreshList(change) {
     var list = listFor(change);
-    if (!list) return;
+    if (!list) return refreshBlocks(change);
     var el = document.getElementById(list.id);
     if (!el) return;
     if (editing(el)) {

@@ -7,6 +7,8 @@ the collection would catch one.
 
 from __future__ import annotations
 
+import re
+
 from playwright.sync_api import Page, expect
 
 from postmortems.share_links import share_link_create
@@ -54,6 +56,7 @@ def test_every_main_page_works_under_the_enforced_policy(browser, live_url, shot
     _, token = share_link_create(
         postmortem=incident.postmortem, label="Support", user=owner, share_draft=True
     )
+    premortem = factories.premortem(facilitator=owner, team_=factories.team("Payments"))
 
     context = browser.new_context(
         base_url=live_url,
@@ -104,6 +107,16 @@ def test_every_main_page_works_under_the_enforced_policy(browser, live_url, shot
 
     watch.visit(f"/incidents/{incident.ref}/history/")
     watch.visit(f"/incidents/{incident.ref}/publishing/")
+
+    # A premortem: its countdown and its live board run under the policy too.
+    for path in ["/premortems/", "/premortems/new/", f"/premortems/{premortem.pk}/history/"]:
+        watch.visit(path)
+    watch.visit(premortem.get_absolute_url())
+    expect(page.locator("[data-countdown-clock]")).to_have_text(re.compile(r"^\d+:\d\d$"))
+    page.get_by_label("How could this fail?").fill("The new cluster is in another region")
+    page.get_by_role("button", name="Add my reason").click()
+    expect(page.get_by_text("The new cluster is in another region")).to_be_visible()
+    watch.check()
 
     # The stakeholder page, read by someone without an account.
     reader = context.browser.new_context(base_url=live_url)

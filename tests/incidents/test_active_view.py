@@ -61,6 +61,41 @@ def test_a_typed_time_is_read_in_the_viewers_time_zone(owner_client, open_incide
 
 
 @pytest.mark.parametrize(
+    ("typed", "expected"),
+    [
+        ("13:50", datetime(2026, 12, 2, 13, 50, tzinfo=BERLIN)),
+        ("9:05:07", datetime(2026, 12, 2, 9, 5, 7, tzinfo=BERLIN)),
+        ("2026-12-02 13:50:10", datetime(2026, 12, 2, 13, 50, 10, tzinfo=BERLIN)),
+        ("2026-12-02T13:50", datetime(2026, 12, 2, 13, 50, tzinfo=BERLIN)),
+    ],
+)
+def test_a_time_is_typed_in_iso_order_or_alone_for_today(
+    owner_client, open_incident, typed, expected
+):
+    owner_client.cookies["tz"] = "Europe/Berlin"
+    with time_machine.travel(NOW - timedelta(minutes=30), tick=False):
+        open_incident.started_at = datetime(2026, 12, 2, 7, 0, tzinfo=UTC)
+        open_incident.save()
+    response = capture(owner_client, open_incident, "Paged", occurred_at=typed)
+    assert response.status_code == 200, response.content.decode()
+    assert open_incident.timeline.get(text="Paged").occurred_at == expected
+
+
+def test_the_capture_time_field_is_the_iso_one_with_the_zone_named(owner_client, open_incident):
+    owner_client.cookies["tz"] = "Asia/Kolkata"
+    with time_machine.travel(NOW, tick=False):
+        page = owner_client.get(url("incident-active", open_incident)).content.decode()
+    for field in ("capture-occurred_at", "milestone-at"):
+        assert (
+            f'id="{field}_format">YYYY-MM-DD HH:MM:SS, 24-hour, Asia/Kolkata · empty means now<'
+            in page
+        )
+    assert 'id="update-next_update_at_format">YYYY-MM-DD HH:MM, 24-hour, Asia/Kolkata<' in page
+    # The next update is suggested one SEV2 interval (an hour) from now, in the viewer's zone.
+    assert 'value="2026-12-02 19:34"' in page
+
+
+@pytest.mark.parametrize(
     ("typed", "kind", "text"),
     [
         ("mitigated: rolled back 4.2.1", "mitigation", "rolled back 4.2.1"),
@@ -90,11 +125,13 @@ def test_a_chosen_kind_wins_over_the_leading_word(owner_client, open_incident):
         ({"text": "   "}, "This field is required."),
         ({"text": "a\x00b"}, "Null characters are not allowed"),
         ({"text": "x" * 5001}, "at most 5000 characters"),
-        ({"occurred_at": "0001-01-01 10:00"}, "Pick a year between"),
-        ({"occurred_at": "9999-12-31 23:59:59"}, "Pick a year between"),
-        ({"occurred_at": "25:99"}, "not a real date and time"),
-        ({"occurred_at": "yesterday"}, "24-hour clock"),
-        ({"occurred_at": "12:00\r\n13:00"}, "24-hour clock"),
+        ({"occurred_at": "0001-01-01 10:00"}, "Pick a time between the years"),
+        ({"occurred_at": "9999-12-31 23:59:59"}, "Pick a time between the years"),
+        ({"occurred_at": "25:99"}, "Enter a time as HH:MM:SS (today)"),
+        ({"occurred_at": "2026-02-30 10:00"}, "Enter a time as HH:MM:SS (today)"),
+        ({"occurred_at": "yesterday"}, "Enter a time as HH:MM:SS (today)"),
+        ({"occurred_at": "12:00\r\n13:00"}, "Enter a time as HH:MM:SS (today)"),
+        ({"occurred_at": "1" * 10_000}, "Enter a time as HH:MM:SS (today)"),
         ({"occurred_at": "2026-12-01 10:00"}, "before the incident started"),
         ({"occurred_at": "2026-12-03 10:00"}, "in the future"),
         ({"kind": "disaster"}, "Select a valid choice"),
@@ -335,3 +372,19 @@ def test_the_demos_open_incident_has_roles_and_two_status_updates(client):
     page = client.get(url("incident-active", incident)).content.decode()
     assert "communications lead" in page and "scribe" in page
     assert "Customers who sign in with single sign-on may see an error." in page
+
+
+def test_adding_an_entry_on_the_outline_starts_at_now_while_the_incident_is_open(
+    owner_client, open_incident
+):
+    owner_client.cookies["tz"] = "Europe/Berlin"
+    new_entry = reverse("block-new", args=[open_incident.ref, "entry"])
+    with time_machine.travel(NOW, tick=False):
+        form = owner_client.get(new_entry, HTTP_HX_REQUEST="true").content.decode()
+    assert 'value="2026-12-02 14:04:05"' in form
+    assert "Europe/Berlin" in form
+    with time_machine.travel(NOW, tick=False):
+        milestone_mark(incident=open_incident, milestone="resolved", user=open_incident.owner)
+    # Written up afterwards, the time is the one to look up: nothing is guessed.
+    form = owner_client.get(new_entry, HTTP_HX_REQUEST="true").content.decode()
+    assert 'name="occurred_at"' in form and "2026-12-02 14:04:05" not in form

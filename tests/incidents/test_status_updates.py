@@ -12,6 +12,8 @@ from django.utils import timezone
 
 from incidents.models import StatusUpdate, TimelineEntry
 from incidents.response import status_update_post
+from kernel import delivery as engine
+from kernel.models import Delivery
 from postmortems.share_links import share_link_create
 from tests import factories
 
@@ -79,6 +81,53 @@ def test_a_stakeholder_update_goes_to_the_summary_list_and_team_slack(
     assert "Next update by 2026-12-02 13:30 UTC." in message.body
     [payload] = slack_server.payloads()
     assert "Some &lt;b&gt;EU&lt;/b&gt; &amp; more" in payload["text"]
+    update = StatusUpdate.objects.get()
+    rows = Delivery.objects.filter(topic="status-update", subject_id=update.pk)
+    assert sorted((d.channel, d.status) for d in rows) == [("email", "sent"), ("slack", "sent")]
+
+
+def test_a_stakeholder_update_that_fails_for_now_is_retried(
+    owner, open_incident, slack_server, settings
+):
+    settings.HINDSIGHT_DELIVERY_RETRY_SECONDS = 60
+    slack_server.statuses.append(502)
+    with time_machine.travel(NOW, tick=False):
+        update = status_update_post(
+            incident=open_incident,
+            known="Some customers cannot check out.",
+            doing="Failing over.",
+            audience=StatusUpdate.Audience.STAKEHOLDERS,
+            user=owner,
+        )
+        assert engine.deliver_due().sent == 1  # the e-mail; Slack answered 502
+    slack = Delivery.objects.get(topic="status-update", subject_id=update.pk, channel="slack")
+    assert (slack.status, slack.attempts, "502" in slack.error) == ("pending", 1, True)
+    with time_machine.travel(NOW + timedelta(minutes=1), tick=False):
+        assert engine.deliver_due().sent == 1
+    [payload] = slack_server.payloads()
+    assert "Some customers cannot check out." in payload["text"]
+    assert len(mail.outbox) == 1
+
+
+def test_a_private_incidents_update_reaches_no_list_and_slack_hears_only_where(
+    owner, open_incident, slack_server
+):
+    open_incident.private = True
+    open_incident.save()
+    with time_machine.travel(NOW, tick=False):
+        status_update_post(
+            incident=open_incident,
+            known="Acme's data was exposed.",
+            doing="Rotating keys.",
+            audience=StatusUpdate.Audience.STAKEHOLDERS,
+            user=owner,
+        )
+        engine.deliver_due()
+    assert mail.outbox == []
+    [payload] = slack_server.payloads()
+    assert "a private incident" in payload["text"]
+    assert "Acme" not in payload["text"] and open_incident.title not in payload["text"]
+    assert f"/incidents/{open_incident.ref}/active/" in payload["text"]
 
 
 @pytest.mark.parametrize(
@@ -88,7 +137,8 @@ def test_a_stakeholder_update_goes_to_the_summary_list_and_team_slack(
         ({"doing": "x" * 2001}, "at most 2000 characters"),
         ({"audience": "everyone"}, "Select a valid choice"),
         ({"next_update_at": "2026-12-02 12:59"}, "later than now"),
-        ({"next_update_at": "9999-01-01 10:00"}, "Pick a year between"),
+        ({"next_update_at": "9999-01-01 10:00"}, "Pick a time between the years"),
+        ({"next_update_at": "13:30 tomorrow"}, "Enter a time as HH:MM:SS (today)"),
         ({"known": "nul\x00here"}, "Null characters are not allowed"),
     ],
 )
@@ -178,3 +228,21 @@ def test_a_live_updates_link_cannot_share_the_draft(owner_client, open_incident)
     )
     assert response.status_code == 422
     assert "never the working draft" in response.content.decode()
+
+
+def test_the_admin_shows_how_a_stakeholder_update_went_out(client, owner, open_incident):
+    with time_machine.travel(NOW, tick=False):
+        update = status_update_post(
+            incident=open_incident,
+            known="Some customers cannot check out.",
+            doing="Failing over.",
+            audience=StatusUpdate.Audience.STAKEHOLDERS,
+            user=owner,
+        )
+        engine.deliver_due()
+    client.force_login(factories.user("root", is_staff=True, is_superuser=True))
+    page = client.get(
+        reverse("admin:incidents_statusupdate_change", args=[update.pk])
+    ).content.decode()
+    assert "status@example.com, execs@example.com by e-mail: Sent" in page
+    assert "Platform on Slack: Sent" in page

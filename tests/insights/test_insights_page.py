@@ -157,3 +157,11 @@ def test_the_page_asks_a_fixed_number_of_queries(
     with django_assert_max_num_queries(len(few.captured_queries)):
         response = owner_client.get(reverse("insights"), Q1)
     assert {f.key: f for f in response.context["figures"]}["severity"].rows[1].values == [7]
+
+
+def test_an_item_filed_as_already_done_took_no_time_to_close(owner_client, owner):
+    incident = factories.incident(owner=owner, started_at=when("2026-04-09T10:00"))
+    item = factories.action_item(incident, status="done", outcome="Done", worth_it="yes")
+    assert item.closed_at <= item.created_at  # stamped a moment before it was created
+    found = rows(figures(owner_client, period="month", on="2026-04-09")["actions"])
+    assert found["Median time to close"] == ["", "0m"]

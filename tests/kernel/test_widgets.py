@@ -6,12 +6,13 @@ from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
 import pytest
+import time_machine
 from django import forms
 from django.urls import reverse
 from django.utils import timezone
 
 from incidents.models import Incident, Severity
-from kernel.widgets import IsoDateField, IsoDateTimeField
+from kernel.widgets import IsoDateField, IsoDateTimeField, IsoDateTimeInput
 
 BERLIN = ZoneInfo("Europe/Berlin")
 
@@ -113,3 +114,52 @@ def test_the_new_incident_form_names_the_viewers_zone(owner_client):
     owner_client.cookies["tz"] = "Asia/Kolkata"
     page = owner_client.get(reverse("incident-new")).content.decode()
     assert "YYYY-MM-DD HH:MM, 24-hour, Asia/Kolkata" in page
+
+
+class QuickMomentForm(forms.Form):
+    at = IsoDateTimeField(
+        label="At",
+        required=False,
+        time_of_day_is_today=True,
+        widget=IsoDateTimeInput(seconds=True, hint="empty means now"),
+    )
+
+
+def test_a_field_to_the_second_asks_for_seconds_and_says_what_empty_means():
+    form = QuickMomentForm(initial={"at": datetime(2026, 11, 20, 13, 5, tzinfo=UTC)})
+    with timezone.override(BERLIN):
+        html = str(form["at"])
+    assert 'value="2026-11-20 14:05:00"' in html
+    assert 'placeholder="YYYY-MM-DD HH:MM:SS"' in html
+    assert "YYYY-MM-DD HH:MM:SS, 24-hour, Europe/Berlin · empty means now" in html
+
+
+@pytest.mark.parametrize(
+    ("typed", "expected"),
+    [
+        ("14:05", datetime(2026, 11, 20, 13, 5, tzinfo=UTC)),
+        ("9:05:30", datetime(2026, 11, 20, 8, 5, 30, tzinfo=UTC)),
+        ("2026-11-19 23:59:59", datetime(2026, 11, 19, 22, 59, 59, tzinfo=UTC)),
+    ],
+)
+def test_a_time_alone_is_today_in_the_viewers_zone(typed, expected):
+    # 23:30 UTC on the 19th is already the 20th in Berlin: "today" is the viewer's day.
+    with (
+        time_machine.travel(datetime(2026, 11, 19, 23, 30, tzinfo=UTC), tick=False),
+        timezone.override(BERLIN),
+    ):
+        form = QuickMomentForm({"at": typed})
+        assert form.is_valid(), form.errors
+    assert form.cleaned_data["at"] == expected
+
+
+@pytest.mark.parametrize("typed", ["24:00", "14:5", "14:05:60", "1405", "14:05 PM"])
+def test_a_time_alone_is_refused_unless_it_is_one(typed):
+    with timezone.override(BERLIN):
+        form = QuickMomentForm({"at": typed})
+        assert not form.is_valid()
+    assert "Enter a time as HH:MM:SS (today)" in form.errors["at"][0]
+
+
+def test_a_time_alone_is_refused_where_a_day_is_needed():
+    assert "Enter a date and time as YYYY-MM-DD HH:MM" in cleaned("14:05")["at"][0]

@@ -19,6 +19,7 @@ from PIL import ImageDraw
 
 from actions.models import ActionItem
 from dashboard.demo_meetings import seed_review_meetings
+from dashboard.demo_premortem import seed_premortem
 from dashboard.demo_review_craft import seed_review_craft
 from incidents.demo_response import seed_active_response
 from incidents.models import Incident, Service, Severity, Team, TimelineEntry
@@ -96,6 +97,7 @@ class Command(BaseCommand):
             created += seed_year(now=now)
             seed_review_craft(people, now)
             seed_review_meetings(people, now)
+            seed_premortem(people, teams, now)
         made = sum(1 for incident in created if incident is not None)
         self.stdout.write(f"Demo data ready ({made} incidents created this time).")
         self.stdout.write(
@@ -237,6 +239,7 @@ class Command(BaseCommand):
             responders=[people["priya"], people["marcus"], people["lena"], people["demo"]],
             started_at=start,
             detected_at=start + timedelta(minutes=4),
+            acknowledged_at=start + timedelta(minutes=7),
             mitigated_at=start + timedelta(minutes=38),
             resolved_at=start + timedelta(minutes=47),
             status=Incident.Status.RESOLVED,
@@ -415,6 +418,7 @@ class Command(BaseCommand):
             responders=[people["lena"], people["sam"]],
             started_at=start,
             detected_at=start + timedelta(minutes=22),
+            acknowledged_at=start + timedelta(minutes=30),
             mitigated_at=start + timedelta(minutes=55),
             resolved_at=start + timedelta(minutes=70),
             status=Incident.Status.CLOSED,
@@ -490,6 +494,7 @@ class Command(BaseCommand):
             responders=[people["demo"], people["sam"]],
             started_at=start,
             detected_at=start + timedelta(minutes=6),
+            acknowledged_at=start + timedelta(minutes=11),
             status=Incident.Status.IDENTIFIED,
             customer_facing=True,
         )

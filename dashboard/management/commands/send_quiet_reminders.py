@@ -7,7 +7,8 @@ class Command(BaseCommand):
     help = (
         "Remind the commander and communications lead of every open incident that has gone a "
         "whole interval (set per severity) without a status update. Safe to run often and in "
-        "two places at once: each interval reminds once. Run it every minute or few."
+        "two places at once: each interval reminds once. Run it every minute or few. "
+        "How each message went is in the admin's Deliveries."
     )
 
     def handle(self, *args, **options):
@@ -16,6 +17,5 @@ class Command(BaseCommand):
             self.stdout.write(
                 f"{reminder.incident.ref}: quiet for {reminder.quiet_minutes} min, reminded "
                 f"{reminder.recipients.replace(chr(10), ', ') or 'nobody by e-mail'}"
-                + (f" (errors: {reminder.error})" if reminder.error else "")
             )
         self.stdout.write(f"{len(reminders)} quiet-incident reminder(s) sent.")

@@ -6,7 +6,7 @@ from insights.digest import send_quarterly_digests
 
 
 class Command(BaseCommand):
-    help = "E-mail each team lead the review of the quarter before today (once per quarter)."
+    help = "Queue for each team lead the review of the quarter before today (once per quarter)."
 
     def add_arguments(self, parser):
         parser.add_argument("--dry-run", action="store_true", help="Print, send nothing.")
@@ -22,10 +22,12 @@ class Command(BaseCommand):
                     f"--date wants YYYY-MM-DD between 1970 and 2999: {error}"
                 ) from None
         digests = send_quarterly_digests(today, dry_run=dry_run)
-        verb = "Would send" if dry_run else "Sent"
+        verb = "Would queue" if dry_run else "Queued"
         for digest in digests:
-            self.stdout.write(f"{verb} {digest.message.subject!r} to {digest.message.to[0]}")
-        self.stdout.write(f"{verb} {len(digests)} quarterly review(s).")
+            self.stdout.write(
+                f"{verb} the {digest.period.label} review of {digest.team} for {digest.recipient}"
+            )
+        self.stdout.write(f"{verb} {len(digests)} quarterly review(s); they go out with the rest.")
 
 
 def _parse(text: str) -> date:

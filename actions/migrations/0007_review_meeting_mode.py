@@ -10,7 +10,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('actions', '0005_impact_effort_evidence_recheck'),
+        ('actions', '0006_action_items_follow_premortems'),
         ('incidents', '0011_near_misses'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
