@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import sys
+
 from django.shortcuts import render
+
+BUSY_RETRY_SECONDS = 5
 
 
 def _error(request, status: int, title: str, message: str):
@@ -37,7 +41,32 @@ def page_not_found(request, exception=None):
     return _error(request, 404, "Not found", "There is nothing here. It may have been deleted.")
 
 
+def _database_busy(error: BaseException | None) -> bool:
+    """True when the error, or one it came from, is the connection pool running dry."""
+    try:
+        from psycopg_pool import PoolTimeout
+    except ImportError:  # SQLite, or PostgreSQL without the pool
+        return False
+    while error is not None:
+        if isinstance(error, PoolTimeout):
+            return True
+        error = error.__cause__ or error.__context__
+    return False
+
+
 def server_error(request):
+    # Django calls this inside its `except`, so the error being handled is still at hand.
+    if _database_busy(sys.exc_info()[1]):
+        # Every connection is taken: a crowd, not a fault. Ask the client to come back.
+        response = _error(
+            request,
+            503,
+            "The server is busy",
+            "Every database connection is in use right now. Nothing was lost; try again "
+            "in a few seconds.",
+        )
+        response["Retry-After"] = str(BUSY_RETRY_SECONDS)
+        return response
     return _error(
         request,
         500,

@@ -47,4 +47,6 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
         "min_size": envint("DATABASE_POOL_MIN", 2),
         "max_size": envint("DATABASE_POOL_MAX", 20),
+        # A request waits this long for a free connection, then gets a 503 asking it to retry.
+        "timeout": envint("DATABASE_POOL_TIMEOUT", 10),
     }

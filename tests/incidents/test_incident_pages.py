@@ -214,3 +214,27 @@ def test_unknown_incident_reference_is_a_calm_404(owner_client):
         response = owner_client.get(f"/incidents/{ref}/")
         assert response.status_code == 404
         assert b"Not found" in response.content
+
+
+def test_a_dry_connection_pool_answers_busy_in_words_not_a_server_error(rf):
+    from django.db import OperationalError
+    from psycopg_pool import PoolTimeout
+
+    from hindsight.errors import server_error
+
+    try:
+        try:
+            raise PoolTimeout("couldn't get a connection after 10.00 sec")
+        except PoolTimeout as timeout:
+            raise OperationalError(str(timeout)) from timeout
+    except OperationalError:
+        response = server_error(rf.get("/incidents/"))
+    assert response.status_code == 503
+    assert response["Retry-After"] == "5"
+    assert b"The server is busy" in response.content
+
+    try:
+        raise OperationalError("server closed the connection unexpectedly")
+    except OperationalError:
+        response = server_error(rf.get("/incidents/"))
+    assert response.status_code == 500
