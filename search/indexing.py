@@ -4,8 +4,9 @@ What is searchable is the kind registry's to say: a `BlockKind` registered with 
 `kernel.kinds.Searchable` (its incident lookup, heading and body fields, weight) is indexed
 and found, with nothing here to change. A save of such a block, through any service, upserts
 its entry in one statement that also computes the weighted vector and copies the incident's
-start and private flag; a delete removes it; a save of an incident brings those copies up to
-date on all its entries. Writes that bypass `save()` (queryset `update()`, bulk inserts) are
+start and private flag; a delete removes it; a database trigger brings those copies up to
+date on all its entries whenever an incident's flag or start changes, however it is written.
+Other writes that bypass `save()` (queryset `update()`, bulk inserts) are
 caught up by `python manage.py rebuild_search_index`, set-based, one statement per kind.
 """
 
@@ -88,21 +89,14 @@ def index_blocks(kind: BlockKind, blocks: Iterable[Model]) -> int:
     return len(rows)
 
 
-def follow_incident(incident: Incident) -> None:
-    """Copy the incident's start and private flag to its entries, where they differ."""
-    SearchEntry.objects.filter(incident_id=incident.pk).exclude(
-        started_at=incident.started_at, private=incident.private
-    ).update(started_at=incident.started_at, private=incident.private)
-
-
 def _saved(sender, instance, raw=False, **kwargs) -> None:
     if raw:
         return
     kind = kind_of(sender)
     if kind is not None and kind.search is not None:
         index_blocks(kind, [instance])
-    if sender is Incident:
-        follow_incident(instance)
+    # An incident's start and private flag reach its entries by a database trigger (migration
+    # 0004), whatever way the incident was written.
 
 
 def _deleted(sender, instance, **kwargs) -> None:

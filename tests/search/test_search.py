@@ -6,7 +6,7 @@ import pytest
 from django.contrib.auth.models import AnonymousUser
 from django.urls import reverse
 
-from incidents.models import TimelineEntry
+from incidents.models import Incident, TimelineEntry
 from search.models import SearchEntry
 from search.queries import search_fallback, search_postgres
 from tests import factories
@@ -307,3 +307,13 @@ def test_a_page_past_the_last_says_how_many_there_were(owner_client, written):
     assert response.status_code == 200
     results = response.context["results"]
     assert results.hits == [] and results.total == 3
+
+
+@pytest.mark.parametrize("search_in", [search_postgres, search_fallback])
+def test_an_incident_made_private_without_its_save_is_still_hidden(secret, outsider, search_in):
+    """A bulk update skips the model's save; the entries' copy of the flag follows anyway."""
+    Incident.objects.filter(pk=secret.pk).update(private=False)
+    assert search_in(outsider, "quorum").hits
+    Incident.objects.filter(pk=secret.pk).update(private=True)
+    assert search_in(outsider, "quorum").hits == []
+    assert search_in(outsider, "quorum").total == 0
