@@ -22,6 +22,9 @@ CSRF = "benchcsrftoken0123456789abcdefgh"  # 32 characters: a valid unmasked CSR
 
 
 def free_port() -> int:
+    """BENCH_PORT when set (a shared machine hands out port ranges), else any free port."""
+    if os.environ.get("BENCH_PORT"):
+        return int(os.environ["BENCH_PORT"])
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return probe.getsockname()[1]
@@ -66,7 +69,8 @@ def prepare(editors: int) -> dict:
     for user in users:
         session = SessionStore()
         session["_auth_user_id"] = str(user.pk)
-        session["_auth_user_backend"] = "django.contrib.auth.backends.ModelBackend"
+        # A backend the settings still list, or the session is refused as signed out.
+        session["_auth_user_backend"] = settings.AUTHENTICATION_BACKENDS[-1]
         session["_auth_user_hash"] = user.get_session_auth_hash()
         session.create()
         cookies.append(f"{settings.SESSION_COOKIE_NAME}={session.session_key}; csrftoken={CSRF}")

@@ -58,6 +58,11 @@ def _new_risk(incident, request):
     return AcceptedRisk(cause=cause, position=next_position(cause.accepted_risks.all()))
 
 
+def _images_stamp(host) -> str:
+    """What a block shows of its images: an image added, removed or captioned changes it."""
+    return ",".join(f"{image.pk}.{image.version}" for image in host.images.all())
+
+
 def _cause_ids(incident):
     return Cause.history.filter(postmortem_id=incident.postmortem.pk).values("id")
 
@@ -112,6 +117,7 @@ SECTION = BlockKind(
     keep_conflict=conflict_copy_keep,
     prose_fields=("body",),
     names_expected=lambda section: section.key not in ANALYSIS_SECTIONS,
+    fragment_stamp=_images_stamp,
     document_list="sections",
     document_rows=lambda incident: list(incident.postmortem.sections.all()),
     prefetch=("postmortem__sections",),
@@ -135,6 +141,7 @@ ENTRY = BlockKind(
     list_partial="timeline",
     deletable=True,
     prose_fields=("text",),
+    fragment_stamp=_images_stamp,
     document_list="timeline",
     document_rows=lambda incident: list(incident.timeline.all()),
     prefetch=(Prefetch("timeline", TimelineEntry.objects.select_related("added_by")),),
@@ -195,6 +202,7 @@ WHY = BlockKind(
     deletable=True,
     prose_fields=("question", "answer", "evidence"),
     names_expected=lambda why: False,
+    fragment_stamp=_images_stamp,
 )
 
 # A graph or screenshot shown with a section, a timeline entry or a why. Added by uploading
@@ -242,6 +250,7 @@ RISK = BlockKind(
     parent_field="cause_id",
     siblings=lambda risk: AcceptedRisk.objects.filter(cause=risk.cause_id),
     deletable=True,
+    fragment_stamp=lambda risk: "",
 )
 
 # Kept for the record, never edited or reverted to: a conflict copy is resolved by choice.
