@@ -158,6 +158,5 @@ def many(kind: BlockKind, blocks: Iterable, *, document, audience_: str) -> Safe
 def for_audiences(kind: BlockKind, block, *, document) -> dict[str, str]:
     """The block's HTML for each audience: what a live event carries."""
     return {
-        name: str(block_html(kind, block, document=document, audience_=name))
-        for name in AUDIENCES
+        name: str(block_html(kind, block, document=document, audience_=name)) for name in AUDIENCES
     }

@@ -15,8 +15,8 @@ from django.utils import timezone
 from django.utils.safestring import SafeString, mark_safe
 
 from incidents.milestones import METRICS
-from kernel.fragments import template_stamp
 from incidents.models import Incident, TimelineEntry
+from kernel.fragments import template_stamp
 
 WIDTH = 1000
 PICTURE_SECONDS = 24 * 60 * 60
