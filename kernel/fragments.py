@@ -19,6 +19,7 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from functools import lru_cache
 
+from django.conf import settings
 from django.core.cache import cache
 from django.template.loader import get_template
 from django.utils import timezone
@@ -51,6 +52,8 @@ def _key_prefix(kind: BlockKind, audience_: str) -> str:
     return ":".join(
         (
             "fragment",
+            # Two sites (or a test run beside a benchmark) sharing one Redis never mix blocks.
+            settings.DATABASES["default"]["NAME"],
             kind.name,
             audience_,
             timezone.get_current_timezone_name(),

@@ -9,6 +9,7 @@ import hashlib
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.core.cache import cache
 from django.template.loader import render_to_string
 from django.utils import timezone
@@ -118,7 +119,8 @@ def incident_picture(source: Incident | dict) -> SafeString:
     # Drawn once per state of the incident and its timeline (and time zone), then reused by
     # every page load: a long timeline makes it the costliest part of the header.
     entries = ",".join(f"{e.pk}.{e.version}" for e in source.timeline.all())
-    key = "picture:{}:{}:{}:{}:{}".format(
+    key = "picture:{}:{}:{}:{}:{}:{}".format(
+        settings.DATABASES["default"]["NAME"],
         template_stamp("postmortems/picture.html"),
         source.pk,
         source.version,

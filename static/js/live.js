@@ -165,6 +165,9 @@
   // Times in an event are rendered in UTC: shown in this browser's zone, as the page shows them.
   function pad(n) { return (n < 10 ? "0" : "") + n; }
   function localTimes(root) {
+    root.querySelectorAll("[data-zone-label]").forEach(function (label) {
+      label.textContent = "Times in " + zone;
+    });
     root.querySelectorAll("time[datetime*='T']").forEach(function (time) {
       var when = new Date(time.getAttribute("datetime"));
       if (isNaN(when)) return;

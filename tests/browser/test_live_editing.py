@@ -23,6 +23,9 @@ PARAGRAPHS = "Payments failed.\n\nThe pool ran dry.\n\nWe rolled back."
 
 
 def free_port() -> int:
+    """TEST_ASGI_PORT when set (a shared machine hands out port ranges), else any free port."""
+    if os.environ.get("TEST_ASGI_PORT"):
+        return int(os.environ["TEST_ASGI_PORT"])
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return probe.getsockname()[1]
@@ -60,7 +63,9 @@ class AsgiServer:
             cwd=ROOT,
             env=self.env,
         )
-        for _ in range(100):
+        # A busy machine (a CI runner, a shared host) can take a while to import Django.
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
             try:
                 urllib.request.urlopen(f"{self.url}/healthz", timeout=1)
                 return
