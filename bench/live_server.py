@@ -79,8 +79,8 @@ def prepare(editors: int) -> dict:
 
 
 @contextmanager
-def uvicorn():
-    port = free_port()
+def uvicorn(port: int | None = None):
+    port = port or free_port()
     # As deployed: a connection pool, so a burst of connecting pages waits instead of failing.
     env = dict(
         os.environ,
@@ -123,7 +123,11 @@ def uvicorn():
         yield url, port
     finally:
         process.terminate()
-        process.wait(10)
+        try:
+            process.wait(30)  # open streams and several workers take a moment to close
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
 
 
 def percentile(values: list[float], q: float) -> float:
