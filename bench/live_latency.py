@@ -117,6 +117,7 @@ async def run(
             "X-CSRFToken": CSRF,
             "Referer": url,
         },
+        timeout=60,
     ) as client:
         version = (
             await client.post(

@@ -114,7 +114,9 @@ def uvicorn(port: int | None = None):
     )
     url = f"http://127.0.0.1:{port}"
     try:
-        for _ in range(100):
+        # A busy machine can take a while to import Django: wait for it, up to a minute.
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
             try:
                 urllib.request.urlopen(f"{url}/healthz", timeout=1)
                 break
