@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import pytest
 from django.conf import settings
+from django.core.cache import cache
 
 from hindsight import bus as bus_module
 from tests import factories
@@ -64,6 +65,13 @@ def bus(request, settings):
     bus_module._bus = None
     yield bus_module.get_bus()
     bus_module._bus = None
+
+
+@pytest.fixture(autouse=True)
+def empty_fragment_cache():
+    """Each test numbers its rows from 1 again: HTML cached (kernel.fragments) for an earlier
+    test's row of the same id and version must never be shown in this one."""
+    cache.clear()
 
 
 @pytest.fixture(autouse=True)

@@ -68,23 +68,26 @@
   // Requests under way and the elements their answers will replace: an Edit, Add, Delete or
   // Move that was clicked. A live change to such an element waits until the answer is in, so
   // an edit form is never swapped into an element that is no longer on the page.
-  var inflight = new Set();
+  var inflight = new Map();  // target element → when its request started
+  var INFLIGHT_MS = 10000;   // a request that never reported back stops holding changes up
   function opening(el) {
-    var found = false;
-    inflight.forEach(function (target) {
-      if (target === el || el.contains(target) || target.contains(el)) found = true;
+    var found = false, now = Date.now();
+    inflight.forEach(function (started, target) {
+      if (now - started > INFLIGHT_MS) { inflight.delete(target); return; }
+      if (target === el || el.contains(target) ||
+          (target.contains(el) && target !== document.body)) found = true;
     });
     return found;
   }
   function busy(el) { return editing(el) || opening(el); }
 
   document.addEventListener("htmx:beforeRequest", function (event) {
-    if (event.detail.target) inflight.add(event.detail.target);
+    if (event.detail.target) inflight.set(event.detail.target, Date.now());
   });
   document.addEventListener("htmx:afterRequest", function (event) {
     inflight.delete(event.detail.target);
     // Also any element of this request that an earlier swap replaced.
-    inflight.forEach(function (target) { if (!target.isConnected) inflight.delete(target); });
+    inflight.forEach(function (_, target) { if (!target.isConnected) inflight.delete(target); });
     freshForms();
     applyPending();
   });

@@ -22,13 +22,6 @@ from postmortems.models import Section
 from tests import factories
 
 
-@pytest.fixture(autouse=True)
-def empty_cache():
-    from django.core.cache import cache
-
-    cache.clear()
-
-
 def summary(incident) -> Section:
     return Section.objects.get(postmortem__incident=incident, key="summary")
 
