@@ -75,6 +75,8 @@ ACTION = BlockKind(
     list_partial="actions",
     siblings=lambda item: ActionItem.objects.filter(incident=item.incident_id),
     deletable=True,
+    # An item shows the statement of the cause it addresses.
+    fragment_stamp=lambda item: f"{item.cause_id}.{item.cause.version}" if item.cause_id else "",
     document_list="action_items",
     document_rows=lambda incident: list(incident.action_items.all()),
     prefetch=(

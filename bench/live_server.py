@@ -22,6 +22,9 @@ CSRF = "benchcsrftoken0123456789abcdefgh"  # 32 characters: a valid unmasked CSR
 
 
 def free_port() -> int:
+    """BENCH_PORT when set (a shared machine hands out port ranges), else any free port."""
+    if os.environ.get("BENCH_PORT"):
+        return int(os.environ["BENCH_PORT"])
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return probe.getsockname()[1]
@@ -75,8 +78,8 @@ def prepare(editors: int) -> dict:
 
 
 @contextmanager
-def uvicorn():
-    port = free_port()
+def uvicorn(port: int | None = None):
+    port = port or free_port()
     # As deployed: a connection pool, so a burst of connecting pages waits instead of failing.
     env = dict(
         os.environ,
@@ -110,7 +113,9 @@ def uvicorn():
     )
     url = f"http://127.0.0.1:{port}"
     try:
-        for _ in range(100):
+        # A busy machine can take a while to import Django: wait for it, up to a minute.
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
             try:
                 urllib.request.urlopen(f"{url}/healthz", timeout=1)
                 break
@@ -119,7 +124,11 @@ def uvicorn():
         yield url, port
     finally:
         process.terminate()
-        process.wait(10)
+        try:
+            process.wait(30)  # open streams and several workers take a moment to close
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
 
 
 def percentile(values: list[float], q: float) -> float:

@@ -89,6 +89,10 @@ class BlockKind:
     document_list: str | None = None
     document_rows: Callable[[Document], list] | None = None
     prefetch: tuple = ()
+    # Kinds whose HTML is cached by version (kernel.fragments): what else a block's HTML shows
+    # besides its own row, as a short string that changes when that does (a section's images,
+    # the cause an item addresses). None: rendered afresh each time.
+    fragment_stamp: Callable[[models.Model], str] | None = None
     # An edit form shown in place of a table row spans this many columns.
     form_row_colspan: int | None = None
     # Kinds whose lists show something of this kind's blocks (causes show the action items

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import logging
+from collections.abc import Callable
 
 from django.db import connection, models, transaction
 
@@ -10,8 +12,20 @@ from hindsight.bus import get_bus
 from kernel.kinds import BlockKind, kind_of
 from kernel.text import display_name
 
+logger = logging.getLogger(__name__)
+
 # Pages ping a quiet stream this often, so proxies and browsers keep it open.
 PING_SECONDS = 15
+
+# Renders, once per audience, the HTML a block's events carry (registered by the app owning
+# the page that shows the blocks): (kind, block, events) → fills each event in place.
+EventRenderer = Callable[[BlockKind, models.Model, list[dict]], None]
+_render_events: EventRenderer | None = None
+
+
+def render_events_with(renderer: EventRenderer | None) -> None:
+    global _render_events
+    _render_events = renderer
 
 
 def document_channel(incident_id: int) -> str:
@@ -45,7 +59,7 @@ def publish_on_commit(block: models.Model, action: str, user, **extra) -> None:
         if channel:
             transaction.on_commit(lambda: get_bus().publish(channel, event))
         return
-    document_event_on_commit(incident_id, event)
+    events = [event]
     for name in kind.refreshes:
         # Not a change of that kind's blocks: "refresh" makes a page re-read their list. The
         # version names this change, so a page tells two such refreshes apart.
@@ -57,7 +71,28 @@ def publish_on_commit(block: models.Model, action: str, user, **extra) -> None:
             "action": "refresh",
             "version": f"{kind.name}-{block.id}-{event['version']}-{action}",
         }
-        document_event_on_commit(kind.incident_id(block), refresh)
+        events.append(refresh)
+    channel = document_channel(incident_id)
+    transaction.on_commit(lambda: _publish_rendered(channel, kind, block, events))
+
+
+def _publish_rendered(channel: str, kind: BlockKind, block, events: list[dict]) -> None:
+    """Render what the events carry, once for everyone, then publish them.
+
+    The HTML is a convenience: if it cannot be rendered the events go without it and pages
+    fetch the block themselves, as they do when polling.
+    """
+    if _render_events is not None:
+        try:
+            _render_events(kind, block, events)
+        except Exception:
+            logger.exception("live: could not render %s %s for its event", kind.name, block.pk)
+            for event in events:
+                event.pop("html", None)
+                event.pop("target", None)
+    bus = get_bus()
+    for event in events:
+        bus.publish(channel, event)
 
 
 def document_event_on_commit(incident_id: int, event: dict) -> None:

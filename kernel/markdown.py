@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import nh3
 from markdown_it import MarkdownIt
 
@@ -39,6 +41,9 @@ ALLOWED_TAGS = {
 ALLOWED_ATTRIBUTES = {"a": {"href", "title"}, "ol": {"start"}, "th": {"style"}, "td": {"style"}}
 
 
+# A section's text is shown to editors and readers, in every time zone, in pages, lists and live
+# events: each version is rendered once per process, not once per look.
+@lru_cache(maxsize=128)
 def render_markdown(text: str) -> str:
     html = _renderer.render(text or "")
     return nh3.clean(

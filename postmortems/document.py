@@ -37,18 +37,19 @@ def incident_for(user, ref: str) -> Incident:
 
 def document_for(user, ref: str) -> Incident:
     """The incident with its whole document, for a user who may see it (404 otherwise)."""
-    return _visible(user, _document_queryset(), ref)
+    return _visible(user, document_queryset(), ref)
 
 
 def document_for_ref(ref: str) -> Incident:
     """The whole document with no one's access asked: for share links and background jobs."""
     try:
-        return _document_queryset().get(number=incident_number(ref))
+        return document_queryset().get(number=incident_number(ref))
     except Incident.DoesNotExist:
         raise Http404("No incident with that reference") from None
 
 
-def _document_queryset():
+def document_queryset():
+    """Incidents with everything their document page shows, in a fixed number of queries."""
     queryset = Incident.objects.select_related("severity", "owner", "team", "postmortem")
     return queryset.prefetch_related(*document_prefetch())
 

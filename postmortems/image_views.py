@@ -36,7 +36,12 @@ def _incident(request, ref: str, *, edit: bool):
 
 
 def _images_response(request, incident, host_kind: str, host, *, status: int = 200):
-    context = {"incident": incident, "host": host, "host_kind": host_kind}
+    context = {
+        "incident": incident,
+        "host": host,
+        "host_kind": host_kind,
+        "may_edit": can_edit(request.user, incident),
+    }
     return render(request, f"{DOCUMENT}#images", context, status=status)
 
 

@@ -59,6 +59,11 @@ def _new_risk(incident, request):
     return AcceptedRisk(cause=cause, position=next_position(cause.accepted_risks.all()))
 
 
+def _images_stamp(host) -> str:
+    """What a block shows of its images: an image added, removed or captioned changes it."""
+    return ",".join(f"{image.pk}.{image.version}" for image in host.images.all())
+
+
 def _cause_ids(incident):
     return Cause.history.filter(postmortem_id=incident.postmortem.pk).values("id")
 
@@ -114,6 +119,7 @@ SECTION = BlockKind(
     keep_conflict=conflict_copy_keep,
     prose_fields=("body",),
     names_expected=lambda section: section.key not in ANALYSIS_SECTIONS,
+    fragment_stamp=_images_stamp,
     document_list="sections",
     document_rows=lambda incident: list(incident.postmortem.sections.all()),
     prefetch=("postmortem__sections",),
@@ -147,6 +153,7 @@ ENTRY = BlockKind(
     refreshes=("incident",),
     deletable=True,
     prose_fields=("text",),
+    fragment_stamp=_images_stamp,
     document_list="timeline",
     document_rows=lambda incident: list(incident.timeline.all()),
     prefetch=(Prefetch("timeline", TimelineEntry.objects.select_related("added_by")),),
@@ -212,6 +219,7 @@ WHY = BlockKind(
     search=Searchable(
         incident="cause__postmortem__incident", heading=("question",), body=("answer", "evidence")
     ),
+    fragment_stamp=_images_stamp,
 )
 
 # A graph or screenshot shown with a section, a timeline entry or a why. Added by uploading
@@ -261,6 +269,7 @@ RISK = BlockKind(
     siblings=lambda risk: AcceptedRisk.objects.filter(cause=risk.cause_id),
     deletable=True,
     search=Searchable(incident="cause__postmortem__incident", body=("reason",)),
+    fragment_stamp=lambda risk: "",
 )
 
 # Kept for the record, never edited or reverted to: a conflict copy is resolved by choice.

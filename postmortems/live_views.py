@@ -30,6 +30,7 @@ from kernel.merge import edits_between
 from kernel.text import display_name, initials
 from postmortems.document import document_for, incident_for
 from postmortems.editing import section_update
+from postmortems.live_html import reader_audience, sse_for
 from postmortems.models import ConflictCopy
 from postmortems.views import editable_kind, list_response
 
@@ -77,6 +78,7 @@ async def document_events(request, ref: str):
     if isinstance(lease, Refused):
         return lease.response()
     channel = document_channel(incident_id)
+    audience = await sync_to_async(reader_audience)(user, incident_id)
     bus = get_bus()
     last_id = request.headers.get("Last-Event-ID") or request.GET.get("last_event_id") or ""
     try:
@@ -88,6 +90,7 @@ async def document_events(request, ref: str):
         return HttpResponse("Live updates are unavailable; the page polls instead.", status=503)
 
     async def stream():
+        nonlocal audience
         try:
             yield "retry: 3000\n\n"
             if missed is None:
@@ -95,7 +98,7 @@ async def document_events(request, ref: str):
             else:
                 for event_id, event in missed:
                     if event.get("type") != "access":
-                        yield sse("change", event, event_id)
+                        yield sse_for("change", event_id, event, audience)
             yield sse("ready", {"caught_up": len(missed or ())})
             while True:
                 item = await subscription.get(PING_SECONDS)
@@ -107,6 +110,8 @@ async def document_events(request, ref: str):
                 if recheck and not await sync_to_async(_still_visible)(user, incident_id):
                     yield sse("gone", {"reason": "You no longer have access to this incident."})
                     return
+                if recheck:  # may edit no more, or now may: the HTML it is sent follows
+                    audience = await sync_to_async(reader_audience)(user, incident_id)
                 if item is None:
                     yield ": ping\n\n"
                 elif item[1].get("type") == "access":
@@ -114,7 +119,7 @@ async def document_events(request, ref: str):
                 else:
                     event_id, event = item
                     name = "presence" if event.get("type") == "presence" else "change"
-                    yield sse(name, event, event_id)
+                    yield sse_for(name, event_id, event, audience)
         except asyncio.CancelledError:
             raise  # the page went away
         finally:

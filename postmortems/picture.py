@@ -5,16 +5,22 @@ page), with every figure also said in words beside it so a phone can read it.
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from django.conf import settings
+from django.core.cache import cache
 from django.template.loader import render_to_string
-from django.utils.safestring import SafeString
+from django.utils import timezone
+from django.utils.safestring import SafeString, mark_safe
 
 from incidents.milestones import METRICS
 from incidents.models import Incident, TimelineEntry
+from kernel.fragments import template_stamp
 
 WIDTH = 1000
+PICTURE_SECONDS = 24 * 60 * 60
 # What the time between one milestone and the next is called, by the milestone it starts at.
 PHASES = {
     "started": "Before anyone knew",
@@ -108,4 +114,21 @@ def picture_context(source: Incident | dict) -> dict:
 
 
 def incident_picture(source: Incident | dict) -> SafeString:
-    return render_to_string("postmortems/picture.html", picture_context(source))
+    if isinstance(source, dict):
+        return render_to_string("postmortems/picture.html", picture_context(source))
+    # Drawn once per state of the incident and its timeline (and time zone), then reused by
+    # every page load: a long timeline makes it the costliest part of the header.
+    entries = ",".join(f"{e.pk}.{e.version}" for e in source.timeline.all())
+    key = "picture:{}:{}:{}:{}:{}:{}".format(
+        settings.DATABASES["default"]["NAME"],
+        template_stamp("postmortems/picture.html"),
+        source.pk,
+        source.version,
+        timezone.get_current_timezone_name(),
+        hashlib.blake2s(entries.encode(), digest_size=12).hexdigest(),
+    )
+    html = cache.get(key)
+    if html is None:
+        html = render_to_string("postmortems/picture.html", picture_context(source))
+        cache.set(key, str(html), PICTURE_SECONDS)
+    return mark_safe(html)  # noqa: S308 - a rendered template

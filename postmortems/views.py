@@ -19,6 +19,7 @@ from incidents.policy import (
     require_edit,
     require_manage,
 )
+from kernel import fragments
 from kernel.blocks import block_create, block_delete, block_move
 from kernel.forms import MAX_VERSION
 from kernel.history import document_history, history_revert, history_runs
@@ -65,14 +66,24 @@ def _form(kind: BlockKind, *args, instance, user, incident, new: bool = False, *
 
 
 def _render_block(request, incident, kind: BlockKind, block, *, status=200, **extra):
-    context = {"incident": incident, "block": block, "kind": kind, **extra}
-    return render(request, f"{kind.template}#{kind.partial}", context, status=status)
+    """The block as the document page shows it to this person's audience.
+
+    Plain looks come from the fragment cache; a block shown with a note for this person alone
+    ("Saved.", a warning) is rendered for them.
+    """
+    audience = fragments.audience(can_edit(request.user, incident))
+    if extra:
+        html = fragments.render(kind, block, document=incident, audience_=audience, **extra)
+    else:
+        html = fragments.block_html(kind, block, document=incident, audience_=audience)
+    return HttpResponse(html, status=status)
 
 
 def _render_form(request, incident, kind: BlockKind, block, form, *, status=200, **extra):
     new = extra.get("new", False)
     context = {
         "incident": incident,
+        "may_edit": True,  # only those who may edit get a form
         "block": block,
         "form": form,
         "kind": kind,
@@ -86,6 +97,7 @@ def _render_form(request, incident, kind: BlockKind, block, form, *, status=200,
 def list_response(request, incident, kind: BlockKind, parent_id: int | None):
     """The list blocks of a kind live in, as the document page shows it."""
     context = document_context(incident)
+    context["may_edit"] = can_edit(request.user, incident)
     if kind.parent:
         # The list lives inside a block of another kind (whys inside their cause).
         context["block"] = kind_named(kind.parent).get(incident, parent_id or 0)
@@ -115,7 +127,10 @@ def document(request, ref: str):
         # items of one rank keep the order they were filed in.
         context["action_items"].sort(key=lambda item: item.quick_win_rank)
         context["quick_wins_first"] = True
-    return render(request, DOCUMENT, context)
+    lists = {name: context[name] for name in context if isinstance(context[name], list)}
+    audience = fragments.audience(context["may_edit"])
+    with fragments.primed(fragments.document_blocks(lists), audience):
+        return render(request, DOCUMENT, context)
 
 
 @require_http_methods(["GET", "POST"])
@@ -126,8 +141,8 @@ def block(request, ref: str, kind: str, pk: int):
     current = kind_.get(incident, pk)
     if request.method == "GET":
         # An editor that saved as it went closes by asking for the block "as saved".
-        saved = request.GET.get("saved") == "1"
-        return _render_block(request, incident, kind_, current, saved=saved)
+        saved = {"saved": True} if request.GET.get("saved") == "1" else {}
+        return _render_block(request, incident, kind_, current, **saved)
 
     require_edit(request.user, incident)
     who = _access_of(incident) if kind_.model is Incident else None

@@ -5,6 +5,7 @@ import contextlib
 import pytest
 import redis
 from django.conf import settings
+from django.core.cache import cache
 
 from hindsight import bus as bus_module
 from kernel import limits
@@ -83,6 +84,13 @@ def no_leases_held():
         client.close()
     yield
     limits._store = None
+
+
+@pytest.fixture(autouse=True)
+def empty_fragment_cache():
+    """Each test numbers its rows from 1 again: HTML cached (kernel.fragments) for an earlier
+    test's row of the same id and version must never be shown in this one."""
+    cache.clear()
 
 
 @pytest.fixture(autouse=True)

@@ -5,11 +5,40 @@ from datetime import timedelta
 from django import template
 from django.utils.safestring import SafeString, mark_safe
 
+from kernel import fragments
+from kernel.kinds import kind_named
 from kernel.markdown import render_markdown
 from kernel.text import display_name
 from kernel.text import initials as initials_of
 
 register = template.Library()
+
+
+@register.simple_tag(takes_context=True)
+def block_fragments(context, rows, kind_name: str) -> SafeString:
+    """`{% block_fragments timeline "entry" %}`: each block's HTML, cached by version, in order.
+
+    For the audience of the page (`may_edit`), with one cache round trip for the whole list.
+    A single block may be given in place of a list.
+    """
+    rows = [rows] if hasattr(rows, "pk") else rows
+    try:
+        kind = kind_named(kind_name)
+    except LookupError:
+        # No kind of that name (another has taken its model over): the page's partial of that
+        # name, rendered as it is, uncached.
+        partial = context.template.extra_data["partials"][kind_name]
+        parts = []
+        for row in rows:
+            with context.push(block=row):
+                parts.append(partial.render(context))
+        return mark_safe("".join(parts))  # noqa: S308 - rendered templates
+    return fragments.many(
+        kind,
+        rows,
+        document=context["incident"],
+        audience_=fragments.audience(bool(context.get("may_edit"))),
+    )
 
 
 @register.filter

@@ -74,6 +74,44 @@
     xhr.send(data);
   }
 
+  // "Add an image": the page's one upload form, copied in for the block it was asked for.
+  document.addEventListener("click", function (event) {
+    var button = event.target.closest && event.target.closest("[data-do=image]");
+    var block = button && button.closest(".block[id]");
+    var template = document.getElementById("image-add-form");
+    var live = document.getElementById("live");
+    if (!block || !template || !live) return;
+    event.preventDefault();
+    var open = block.querySelector("form.image-upload");
+    if (open) {
+      open.querySelector("input[type=file]").focus();
+      return;
+    }
+    var id = block.id, dash = id.lastIndexOf("-");
+    var form = template.content.firstElementChild.cloneNode(true);
+    form.action = "/incidents/" + encodeURIComponent(live.dataset.ref) + "/images/" +
+      id.slice(0, dash) + "/" + id.slice(dash + 1) + "/";
+    form.dataset.imagesTarget = "images-" + id;
+    form.querySelectorAll("[data-id]").forEach(function (el) {
+      el.id = "upload-" + id + "-" + el.dataset.id;
+    });
+    form.querySelectorAll("[data-for]").forEach(function (el) {
+      el.htmlFor = "upload-" + id + "-" + el.dataset.for;
+    });
+    form.querySelectorAll("[data-describedby]").forEach(function (el) {
+      el.setAttribute("aria-describedby", "upload-" + id + "-" + el.dataset.describedby);
+    });
+    var host = block.querySelector(".entry-text");
+    if (host) host.appendChild(form); else button.after(form);
+    if (!document.getElementById(form.dataset.imagesTarget)) {
+      var images = document.createElement("div");
+      images.className = "images";
+      images.id = form.dataset.imagesTarget;
+      form.before(images);
+    }
+    form.querySelector("input[type=file]").focus();
+  });
+
   document.addEventListener("submit", function (event) {
     var form = event.target;
     if (!form.matches || !form.matches("form.image-upload")) return;

@@ -60,8 +60,130 @@
     return { id: kind.list, url: base + change.kind + "/list/" };
   }
 
+  var OPEN_FORMS = "form.block-form, form.image-upload";
   function editing(el) {
-    return el && (el.matches("form.block-form") || el.querySelector("form.block-form"));
+    return el && (el.matches(OPEN_FORMS) || el.querySelector(OPEN_FORMS));
+  }
+
+  // Requests under way and the elements their answers will replace: an Edit, Add, Delete or
+  // Move that was clicked. A live change to such an element waits until the answer is in, so
+  // an edit form is never swapped into an element that is no longer on the page.
+  var inflight = new Map();  // target element → when its request started
+  var INFLIGHT_MS = 10000;   // a request that never reported back stops holding changes up
+  function opening(el) {
+    var found = false, now = Date.now();
+    inflight.forEach(function (started, target) {
+      if (now - started > INFLIGHT_MS) { inflight.delete(target); return; }
+      if (target === el || el.contains(target) ||
+          (target.contains(el) && target !== document.body)) found = true;
+    });
+    return found;
+  }
+  function busy(el) { return editing(el) || opening(el); }
+
+  document.addEventListener("htmx:beforeRequest", function (event) {
+    if (event.detail.target) inflight.set(event.detail.target, Date.now());
+  });
+  document.addEventListener("htmx:afterRequest", function (event) {
+    inflight.delete(event.detail.target);
+    // Also any element of this request that an earlier swap replaced.
+    inflight.forEach(function (_, target) { if (!target.isConnected) inflight.delete(target); });
+    freshForms();
+    applyPending();
+  });
+
+  // Swaps resolve their target when they are made: an answer for an element a live change
+  // replaced meanwhile goes to the element now standing under that id.
+  document.addEventListener("htmx:beforeSwap", function (event) {
+    var target = event.detail.target;
+    if (target && !target.isConnected && target.id) {
+      var now = document.getElementById(target.id);
+      if (now) event.detail.target = now;
+    }
+  });
+
+  // ---- changes that carry their HTML: swapped in without a request ----------------------
+  var pending = new Map();  // element id → the newest change that waits for a form to close
+  var known = new Map();    // block id → the newest version any event announced
+  var zone = root.dataset.zone || "";
+
+  function blockVersion(change) {
+    return change.action === "saved" ? Number(change.version) : 0;
+  }
+
+  function applyHtml(change) {
+    var el = document.getElementById(change.target);
+    if (!el) return false;
+    if (busy(el)) {
+      var waiting = pending.get(change.target);
+      if (!waiting || blockVersion(change) >= blockVersion(waiting)) pending.set(change.target, change);
+      if (change.action === "saved" && editing(el) && change.by_id !== me) {
+        notice(el, change.by + " saved this while you edit it.");
+      }
+      return true;
+    }
+    if (change.action === "saved" && Number(el.dataset.version || 0) >= change.version) return true;
+    put(el, change.html, change.by_id === me ? "" : change.by, change.zone);
+    return true;
+  }
+
+  function put(el, html, who, renderedIn) {
+    var holder = document.createElement("template");
+    holder.innerHTML = html.trim();
+    var fresh = holder.content.firstElementChild;
+    if (!fresh) return;
+    el.replaceWith(fresh);
+    htmx.process(fresh);
+    if (renderedIn && renderedIn !== zone) localTimes(fresh);
+    mark(fresh, who);
+  }
+
+  function applyPending() {
+    pending.forEach(function (change, id) {
+      var el = document.getElementById(id);
+      if (!el) { pending.delete(id); return; }
+      if (busy(el)) return;
+      pending.delete(id);
+      applyHtml(change);
+    });
+  }
+
+  // A form that arrived older than a version an event announced while it was on its way is
+  // asked for again, before anyone types in it: an Edit always opens on the newest text.
+  function freshForms() {
+    document.querySelectorAll("form.block-form").forEach(function (form) {
+      var holder = form.closest(".block[id]");
+      var version = form.querySelector("input[name=base_version]");
+      if (!holder || !version || form.dataset.touched || holder.id.slice(-4) === "-new") return;
+      if ((known.get(holder.id) || 0) <= Number(version.value)) return;
+      form.dataset.touched = "1";  // ask once
+      htmx.ajax("GET", blockUrl(holder.id) + "edit/", { target: "#" + holder.id, swap: "outerHTML" });
+    });
+  }
+  document.addEventListener("input", function (event) {
+    var form = event.target.closest && event.target.closest("form.block-form");
+    if (form) form.dataset.touched = "1";
+  });
+
+  // Times in an event are rendered in UTC: shown in this browser's zone, as the page shows them.
+  function pad(n) { return (n < 10 ? "0" : "") + n; }
+  function localTimes(root) {
+    root.querySelectorAll("[data-zone-label]").forEach(function (label) {
+      label.textContent = "Times in " + zone;
+    });
+    root.querySelectorAll("time[datetime*='T']").forEach(function (time) {
+      var when = new Date(time.getAttribute("datetime"));
+      if (isNaN(when)) return;
+      var text = when.getFullYear() + "-" + pad(when.getMonth() + 1) + "-" + pad(when.getDate()) +
+        " " + pad(when.getHours()) + ":" + pad(when.getMinutes());
+      if (time.textContent.trim().length > 16) text += ":" + pad(when.getSeconds());
+      time.textContent = text;
+    });
+  }
+
+  function blockUrl(id) {
+    var dash = id.lastIndexOf("-");
+    return base + id.slice(0, dash) + "/" + id.slice(dash + 1) + "/";
   }
 
   function mark(el, who) {
@@ -127,8 +249,16 @@
     var key = [change.kind, change.id, change.version, change.action].join(":");
     if (seen.has(key)) return;
     seen.add(key);
-    if (change.action !== "saved") return refreshList(change);
     var id = change.kind + "-" + change.id;
+    if (change.action === "saved" && change.version > (known.get(id) || 0)) {
+      known.set(id, change.version);
+    }
+    var editor = editors.get(id);
+    if (editor && change.action === "saved" && document.body.contains(editor.form)) {
+      return editor.remoteChange(change);
+    }
+    if (change.html && change.target && applyHtml(change)) return;
+    if (change.action !== "saved") return refreshList(change);
     var el = document.getElementById(id);
     if (!el) return refreshList(change);
     if (editing(el)) {
@@ -166,7 +296,46 @@
     });
   }
 
+  // ---- controls: one delegated handler; long lists share one set of controls ------------
+  document.addEventListener("click", function (event) {
+    var control = event.target.closest && event.target.closest("[data-do]");
+    var what = control && control.dataset.do;
+    var block = control && control.closest(".block[id]");
+    if (!block || what === "image") return;
+    // A click on a link in a section's text follows the link rather than opening the editor.
+    if (control.hasAttribute("data-edit-unless-link") && event.target.closest("a")) return;
+    event.preventDefault();
+    var url = blockUrl(block.id);
+    var options = { source: control, target: "#" + block.id, swap: "outerHTML" };
+    if (what === "edit") {
+      htmx.ajax("GET", url + "edit/", options);
+    } else if (what === "delete") {
+      if (!window.confirm(control.dataset.confirm)) return;
+      options.values = { base_version: block.dataset.version };
+      htmx.ajax("POST", url + "delete/", options);
+    } else if (what === "move") {
+      options.values = { direction: control.dataset.direction };
+      htmx.ajax("POST", url + "move/", options);
+    }
+  });
+
+  function showControls(event) {
+    var block = event.target.closest && event.target.closest(".block[tabindex]");
+    if (!block || block.querySelector(".block-actions")) return;
+    var template = document.getElementById("controls-" + block.id.slice(0, block.id.lastIndexOf("-")));
+    if (!template) return;
+    var shared = document.querySelector(".block-actions[data-shared]");
+    if (shared && shared.contains(document.activeElement)) return;  // not from under the keyboard
+    if (shared) shared.remove();
+    var bar = template.content.firstElementChild.cloneNode(true);
+    bar.setAttribute("data-shared", "");
+    (block.tagName === "TR" ? block.cells[0] : block).appendChild(bar);
+  }
+  document.addEventListener("focusin", showControls);
+  document.addEventListener("mouseover", showControls);
+
   document.addEventListener("htmx:afterSwap", function () {
+    applyPending();
     pendingLists.forEach(function (raw) {
       var list = JSON.parse(raw);
       var el = document.getElementById(list.id);

@@ -123,6 +123,8 @@ def test_a_responder_opens_an_incident_and_writes_its_document_in_place(
     assert stored == mitigated, "the time typed in Berlin is the moment stored"
 
     # Other blocks save only on Save: Esc leaves the edit and drops what was typed.
+    # An entry's controls come to it when it is focused (or pointed at).
+    entries.nth(2).focus()
     entries.nth(2).get_by_role("button", name="Edit timeline entry").click()
     form = page.get_by_role("form", name="Timeline entry")
     form.get_by_label("What happened").fill("Rolled back, maybe")

@@ -95,6 +95,7 @@ def test_pasting_an_image_into_a_timeline_entry_adds_it_on_a_phone(
     page = browser_page(owner, viewport=PHONE)
     page.goto(incident.get_absolute_url())
 
+    page.locator(f"#entry-{entry.pk}").focus()  # its controls come to the entry in use
     page.locator(f"#entry-{entry.pk}").get_by_role("button", name="Edit timeline entry").click()
     form = page.get_by_role("form", name="Timeline entry")
     form.get_by_label("What happened").click()
