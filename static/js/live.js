@@ -136,6 +136,9 @@
     htmx.process(fresh);
     if (renderedIn && renderedIn !== zone) localTimes(fresh);
     mark(fresh, who);
+    // Pages with scripts of their own (the meeting's timer) follow HTML put in by an event, as
+    // they follow htmx's swaps.
+    document.dispatchEvent(new CustomEvent("hindsight:swapped", { detail: { element: fresh } }));
   }
 
   function applyPending() {

@@ -54,7 +54,9 @@
     });
   }
 
-  document.addEventListener("htmx:afterSwap", function () { followPart(); personal(); tick(); });
+  function follow() { followPart(); personal(); tick(); }
+  document.addEventListener("htmx:afterSwap", follow);
+  document.addEventListener("hindsight:swapped", follow);
   followPart();
   personal();
   tick();

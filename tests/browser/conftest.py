@@ -19,8 +19,9 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 from django.db import connections
+from django.test import TransactionTestCase
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 from tests import factories
@@ -189,6 +190,38 @@ def _wait_for_requests_in_flight(timeout: float = 5.0) -> None:
             if cursor.fetchone()[0] == 0:
                 return
             time.sleep(0.05)
+
+
+def _end_other_sessions() -> None:
+    """End every other connection to the test database (servers open a new one per request)."""
+    with connections["default"].cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+            " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
+
+
+_flush_rows = TransactionTestCase._fixture_teardown
+
+
+def _flush_rows_past_a_deadlock(self) -> None:
+    """Flush a browser test's rows, again if a late request deadlocked the first TRUNCATE.
+
+    A server (the live server, a uvicorn process) may still start a query after the wait for
+    requests in flight: a page's last beacon, a stream's access check. PostgreSQL then ends one
+    side as a deadlock; the flush rolls back whole, so once the others are gone it can run again.
+    """
+    for attempt in range(3):
+        try:
+            return _flush_rows(self)
+        except CommandError as error:
+            if attempt == 2 or "deadlock" not in str(error.__cause__).lower():
+                raise
+            _end_other_sessions()
+            time.sleep(0.2)
+
+
+TransactionTestCase._fixture_teardown = _flush_rows_past_a_deadlock
 
 
 @pytest.fixture

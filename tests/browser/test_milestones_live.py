@@ -63,7 +63,7 @@ def test_milestones_and_entries_redraw_the_picture_on_every_open_page(  # noqa: 
     shot(reader, "milestones-live-reader-laptop")
 
     # A new entry is a new marker on the picture of every open page.
-    markers = header.locator(".picture-svg line.marker")
+    markers = header.locator(".picture-svg .marker")
     entries = incident.timeline.count()
     expect(markers).to_have_count(entries)
     timeline = editor.get_by_role("region", name="Timeline")
@@ -73,5 +73,5 @@ def test_milestones_and_entries_redraw_the_picture_on_every_open_page(  # noqa: 
     timeline.get_by_label("What happened").fill("Status page updated")
     timeline.get_by_role("button", name="Save").click()
     expect(reader.get_by_role("region", name="Timeline")).to_contain_text("Status page updated")
-    expect(reader.locator(".doc-header .picture-svg line.marker")).to_have_count(entries + 1)
+    expect(reader.locator(".doc-header .picture-svg .marker")).to_have_count(entries + 1)
     assert incident.timeline.count() == entries + 1
