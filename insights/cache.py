@@ -347,10 +347,10 @@ def queue_refresh() -> None:
         cache.delete_many([_queued_key(), _pending_key()])
 
 
-def forget_refresh() -> None:
-    """No refresh queued or pending, nothing remembered as asked for (a fresh start)."""
+def forget_refresh(*, asked: bool = True) -> None:
+    """No refresh queued or pending, and (`asked`) nothing remembered as asked for."""
     cache.delete_many([_queued_key(), _pending_key()])
-    if background():
+    if asked and background():
         _redis().delete(_asked_key())
 
 
