@@ -242,7 +242,7 @@ def figures(
         remember(user, asked)
         older = _older(place, now)
         if older is not None:
-            queue_refresh()  # in case this combination was not among those asked for
+            queue_refresh(saved=False)  # in case this combination was not among those asked
             return Figures(older["figures"], older["key"], as_of=older["computed_at"])
     since = _narrowed_version() if background() else version
     found = all_figures(user, period, trend, now=now, **scope)
@@ -333,18 +333,22 @@ def asked_for() -> list[dict]:
     return [json.loads(m) for m in _redis().zrevrange(_asked_key(), 0, ASKED_MAX - 1)]
 
 
-def queue_refresh() -> None:
-    """Queue one refresh `REFRESH_DELAY` from now, unless one is queued and not yet started."""
+def queue_refresh(*, saved: bool = True) -> None:
+    """Queue one refresh `REFRESH_DELAY` from now, unless one is queued and not yet started.
+
+    After a save (`saved`), earlier figures may be shown for `UPDATING_FOR`; a reader asking
+    for a combination the refresh missed queues one without making that time any longer."""
     from insights.tasks import refresh_figures
 
-    cache.set(_pending_key(), time.time(), timeout=UPDATING_FOR.total_seconds())
+    if saved:
+        cache.set(_pending_key(), time.time(), timeout=UPDATING_FOR.total_seconds())
     if not cache.add(_queued_key(), 1, timeout=UPDATING_FOR.total_seconds()):
         return
     try:
         refresh_figures.apply_async(countdown=REFRESH_DELAY.total_seconds())
     except Exception as error:  # noqa: BLE001 - the broker is down: readers compute inline
         logger.warning("insights: could not queue the refresh: %s", error)
-        cache.delete_many([_queued_key(), _pending_key()])
+        cache.delete_many([_queued_key(), _pending_key()])  # readers compute the figures
 
 
 def forget_refresh(*, asked: bool = True) -> None:

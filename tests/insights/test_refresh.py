@@ -199,3 +199,31 @@ def test_a_refresh_skips_people_gone_and_filters_no_longer_valid(
     outsider.is_active = False
     outsider.save()
     assert refresh_figures() == "refreshed 0"
+
+
+def test_readers_do_not_keep_earlier_figures_alive_past_the_save(
+    owner_client, owner, queued, saved
+):
+    team = factories.team("Payments")
+    several(owner, team, 2)
+    page(owner_client)
+    with saved():
+        several(owner, team, 1)
+    marked = cache.cache.get(cache._pending_key())
+    assert page(owner_client).context["as_of"] is not None
+    assert cache.cache.get(cache._pending_key()) == marked  # the reader did not extend it
+    # The refresh had its chance (UPDATING_FOR passed: Redis let the mark expire).
+    cache.cache.delete(cache._pending_key())
+    response = page(owner_client)
+    assert (counted(response), response.context["as_of"]) == (3, None)
+
+
+def test_when_the_broker_is_down_readers_compute_the_figures(owner_client, owner, queued, saved):
+    queued.side_effect = OSError("Connection refused")
+    team = factories.team("Payments")
+    several(owner, team, 2)
+    page(owner_client)
+    with saved():
+        several(owner, team, 1)
+    response = page(owner_client)
+    assert (counted(response), response.context["as_of"]) == (3, None)
