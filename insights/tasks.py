@@ -17,3 +17,11 @@ from insights.digest import send_quarterly_digests
 def send_quarterly_review() -> str:
     """The quarterly review to team leads; a second run sends nothing again."""
     return f"queued {len(send_quarterly_digests())}"
+
+
+@shared_task(name="insights.tasks.refresh_figures", ignore_result=True)
+def refresh_figures() -> str:
+    """The insights figures readers asked for recently, computed again after a save."""
+    from insights.cache import refresh
+
+    return f"refreshed {refresh()}"

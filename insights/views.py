@@ -34,7 +34,11 @@ def _status(form: InsightsFilterForm) -> int:
 def insights(request):
     form, trend, scope = _filters(request)
     period = trend[-1]
-    computed = cache.figures(request.user, period, trend, now=timezone.now(), **scope)
+    asked = None
+    if _status(form) == 200:
+        # What a refresh after the next save computes again for this reader (in this zone).
+        asked = {name: request.GET[name][:100] for name in form.fields if name in request.GET}
+    computed = cache.figures(request.user, period, trend, now=timezone.now(), asked=asked, **scope)
     query = request.GET.copy()
     return render(
         request,
@@ -44,6 +48,7 @@ def insights(request):
             "period": period,
             "figures": computed.figures,
             "figures_key": computed.key,
+            "as_of": computed.as_of,
             "cache_seconds": int(cache.MAX_AGE.total_seconds()),
             "query": query.urlencode(),
             "earlier": urlencode(form.shifted(period, -1)),
