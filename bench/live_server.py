@@ -88,6 +88,9 @@ def uvicorn(port: int | None = None):
         DATABASE_POOL="true",
         DJANGO_SETTINGS_MODULE="hindsight.settings",
         LOG_LEVEL="ERROR",
+        # The bench's open pages share a few accounts, where a war room has one per person: the
+        # per-account stream cap would refuse all but the first twenty.
+        HINDSIGHT_STREAMS_PER_USER="100000",
     )
     process = subprocess.Popen(
         [
