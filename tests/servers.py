@@ -59,20 +59,28 @@ def server_env(**extra: str) -> dict[str, str]:
 
 
 class AsgiServer:
-    """One uvicorn process, as production runs several behind a proxy."""
+    """One uvicorn process serving the app on the test database, as production runs several
+    behind a proxy."""
 
-    def __init__(self, env: dict[str, str], port: int) -> None:
+    def __init__(
+        self, env: dict[str, str], port: int | None = None, startup_seconds: float = 30
+    ) -> None:
         self.env = env
-        self.port = port
-        self.url = f"http://127.0.0.1:{port}"
+        self.port = port or free_port()
+        self.startup_seconds = startup_seconds
+        self.url = f"http://127.0.0.1:{self.port}"
         self.process: subprocess.Popen | None = None
 
     def start(self) -> None:
         command = [sys.executable, "-m", "uvicorn", "hindsight.asgi:application"]
         command += ["--host", "127.0.0.1", "--port", str(self.port), "--lifespan", "off"]
+        # Open event streams never end by themselves; a restart cuts them after a second
+        # instead of waiting for them, as a deploy with a short drain does.
         command += ["--log-level", "warning", "--timeout-graceful-shutdown", "1"]
         self.process = subprocess.Popen(command, cwd=ROOT, env=self.env)
-        for _ in range(300):
+        # A loaded machine (a shared CI runner) can take a while to import the app.
+        deadline = time.monotonic() + self.startup_seconds
+        while time.monotonic() < deadline:
             try:
                 urllib.request.urlopen(f"{self.url}/healthz", timeout=1)
                 return
@@ -88,6 +96,10 @@ class AsgiServer:
         except subprocess.TimeoutExpired:
             self.process.kill()
             self.process.wait()
+
+    def restart(self) -> None:
+        self.stop()
+        self.start()
 
 
 class EventStream:

@@ -2,106 +2,20 @@
 
 from __future__ import annotations
 
-import os
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
-from pathlib import Path
-
 import pytest
-from django.conf import settings
 from playwright.sync_api import Page, expect
 
 from postmortems.models import ConflictCopy, Section
 from tests import factories
 from tests.browser.conftest import LAPTOP, VIEWER_TIMEZONE
+from tests.servers import AsgiServer, server_env
 
-ROOT = Path(__file__).resolve().parents[2]
 PARAGRAPHS = "Payments failed.\n\nThe pool ran dry.\n\nWe rolled back."
-
-
-def free_port() -> int:
-    """TEST_ASGI_PORT when set (a shared machine hands out port ranges), else any free port."""
-    if os.environ.get("TEST_ASGI_PORT"):
-        return int(os.environ["TEST_ASGI_PORT"])
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-class AsgiServer:
-    """uvicorn serving the app on the test database, as production serves it."""
-
-    def __init__(self, env: dict[str, str], startup_seconds: float = 30) -> None:
-        self.env = env
-        self.startup_seconds = startup_seconds
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.process: subprocess.Popen | None = None
-
-    def start(self) -> None:
-        self.process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "uvicorn",
-                "hindsight.asgi:application",
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(self.port),
-                "--lifespan",
-                "off",
-                "--log-level",
-                "warning",
-                # Open event streams never end by themselves; a restart cuts them after a
-                # second instead of waiting for them, as a deploy with a short drain does.
-                "--timeout-graceful-shutdown",
-                "1",
-            ],
-            cwd=ROOT,
-            env=self.env,
-        )
-        # A loaded machine (a shared CI runner) can take a while to import the app.
-        deadline = time.monotonic() + self.startup_seconds
-        while time.monotonic() < deadline:
-            try:
-                urllib.request.urlopen(f"{self.url}/healthz", timeout=1)
-                return
-            except OSError:
-                time.sleep(0.1)
-        self.stop()
-        pytest.fail("uvicorn did not start")
-
-    def stop(self) -> None:
-        self.process.terminate()
-        try:
-            self.process.wait(5)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
-
-    def restart(self) -> None:
-        self.stop()
-        self.start()
 
 
 @pytest.fixture(scope="module")
 def asgi_server(django_db_setup, django_db_blocker):
-    database = settings.DATABASES["default"]
-    server = AsgiServer(
-        dict(
-            os.environ,
-            DATABASE_URL=(
-                f"postgres://{database['USER'] or 'postgres'}@{database['HOST'] or '127.0.0.1'}:"
-                f"{database['PORT'] or 5432}/{database['NAME']}"
-            ),
-            REDIS_URL=settings.REDIS_URL,
-            DJANGO_DEBUG="true",
-        )
-    )
+    server = AsgiServer(server_env(DJANGO_DEBUG="true"))
     server.start()
     yield server
     server.stop()

@@ -4,41 +4,23 @@ then both read both; then grouping, voting and a preventive item."""
 
 from __future__ import annotations
 
-import os
 import re
 
 import pytest
-from django.conf import settings
 from playwright.sync_api import Page, expect
 
 from actions.models import ActionItem
 from tests import factories
 from tests.browser.conftest import LAPTOP, PHONE, VIEWER_TIMEZONE
-from tests.browser.test_live_editing import AsgiServer
+from tests.servers import AsgiServer, server_env
 
-# The port this suite's ASGI server listens on.
-PORT = int(os.environ.get("HINDSIGHT_PREMORTEM_TEST_PORT", "8131"))
 ANNS = "The copy job locks the orders table at peak"
 BENS = "Nobody has tried the rollback on real data"
 
 
 @pytest.fixture(scope="module")
 def premortem_server(django_db_setup, django_db_blocker):
-    database = settings.DATABASES["default"]
-    server = AsgiServer(
-        dict(
-            os.environ,
-            DATABASE_URL=(
-                f"postgres://{database['USER'] or 'postgres'}@{database['HOST'] or '127.0.0.1'}:"
-                f"{database['PORT'] or 5432}/{database['NAME']}"
-            ),
-            REDIS_URL=settings.REDIS_URL,
-            DJANGO_DEBUG="true",
-        ),
-        startup_seconds=60,
-    )
-    server.port = PORT
-    server.url = f"http://127.0.0.1:{PORT}"
+    server = AsgiServer(server_env(DJANGO_DEBUG="true"), startup_seconds=60)
     server.start()
     yield server
     server.stop()
