@@ -39,6 +39,10 @@ def _new_action(incident, request):
     )
 
 
+def _cause_stamp(cause_id: int | None, cause_version: int | None) -> str:
+    return f"{cause_id}.{cause_version}" if cause_id else ""
+
+
 ACTION = BlockKind(
     name="action",
     model=ActionItem,
@@ -76,9 +80,16 @@ ACTION = BlockKind(
     siblings=lambda item: ActionItem.objects.filter(incident=item.incident_id),
     deletable=True,
     # An item shows the statement of the cause it addresses.
-    fragment_stamp=lambda item: f"{item.cause_id}.{item.cause.version}" if item.cause_id else "",
+    fragment_stamp=lambda item: _cause_stamp(item.cause_id, item.cause_id and item.cause.version),
     document_list="action_items",
     document_rows=lambda incident: list(incident.action_items.all()),
+    light_rows=lambda incident: [
+        (pk, version, _cause_stamp(cause_id, cause_version))
+        for pk, version, cause_id, cause_version in incident.action_items.values_list(
+            "pk", "version", "cause_id", "cause__version"
+        )
+    ],
+    document_path="action_items",
     prefetch=(
         Prefetch("action_items", ActionItem.objects.select_related("owner", "cause")),
         # What the causes section shows of each cause's coverage; the causes are prefetched

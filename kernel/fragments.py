@@ -17,6 +17,7 @@ import hashlib
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
+from dataclasses import dataclass
 from functools import lru_cache
 
 from django.conf import settings
@@ -25,7 +26,7 @@ from django.template.loader import get_template
 from django.utils import timezone
 from django.utils.safestring import SafeString, mark_safe
 
-from kernel.kinds import BlockKind, kind_named, kinds
+from kernel.kinds import BlockKind, block_prefetch, kind_named, kinds
 
 # Who a fragment is rendered for: the people who may edit the document see its controls.
 EDIT = "edit"
@@ -63,18 +64,32 @@ def _key_prefix(kind: BlockKind, audience_: str) -> str:
     )
 
 
+@dataclass(frozen=True)
+class LightRow:
+    """A block known by its id, version and stamp only (see BlockKind.light_rows): enough to
+    find its HTML in the cache. The row itself is loaded only if the HTML is not there."""
+
+    pk: int
+    version: int
+    stamp: str
+
+
+def _stamp(kind: BlockKind, block) -> str:
+    return block.stamp if isinstance(block, LightRow) else kind.fragment_stamp(block)
+
+
 def _keys(kind: BlockKind, blocks: list, audience_: str) -> list[str | None]:
     """Where each block's HTML is cached; None for all of a kind whose HTML is not cached."""
     if kind.fragment_stamp is None:
         return [None] * len(blocks)
     prefix = _key_prefix(kind, audience_)
-    keys = []
-    for block in blocks:
-        stamp = kind.fragment_stamp(block)
-        if len(stamp) > 40:
-            stamp = hashlib.blake2s(stamp.encode(), digest_size=10).hexdigest()
-        keys.append(f"{prefix}:{block.pk}:{block.version}:{stamp}")
-    return keys
+    return [_block_key(prefix, block.pk, block.version, _stamp(kind, block)) for block in blocks]
+
+
+def _block_key(prefix: str, pk: int, version: int, stamp: str) -> str:
+    if len(stamp) > 40:
+        stamp = hashlib.blake2s(stamp.encode(), digest_size=10).hexdigest()
+    return f"{prefix}:{pk}:{version}:{stamp}"
 
 
 def fragment_key(kind: BlockKind, block, audience_: str) -> str | None:
@@ -145,9 +160,25 @@ def many(kind: BlockKind, blocks: Iterable, *, document, audience_: str) -> Safe
     asked = [key for key in keys if key and key not in found]
     if asked:
         found = {**found, **cache.get_many(asked)}
+    # Light rows whose HTML is not cached are loaded now, the few of them in one query.
+    unknown = [
+        block.pk
+        for block, key in zip(blocks, keys, strict=True)
+        if isinstance(block, LightRow) and found.get(key) is None
+    ]
+    loaded = {}
+    if unknown:
+        rows = kind.blocks(document).filter(pk__in=unknown).prefetch_related(*block_prefetch(kind))
+        loaded = {row.pk: row for row in rows}
     rendered, missing = [], {}
     for block, key in zip(blocks, keys, strict=True):
         html = found.get(key) if key else None
+        if html is None and isinstance(block, LightRow):
+            if block.pk not in loaded:
+                continue  # deleted since its light row was read
+            block = loaded[block.pk]
+            # Stored under the key it was asked by: if it changed meanwhile, that key is never
+            # asked again, and the page's events bring the newer version.
         if html is None:
             html = render(kind, block, document=document, audience_=audience_)
             if key:
@@ -163,3 +194,65 @@ def for_audiences(kind: BlockKind, block, *, document) -> dict[str, str]:
     return {
         name: str(block_html(kind, block, document=document, audience_=name)) for name in AUDIENCES
     }
+
+
+def _list_place(kind: BlockKind, rows: list[LightRow], document, audience_, page) -> tuple:
+    """Where a whole list's HTML is kept, and the digest of its blocks' keys (it changes
+    whenever one of them does, a block comes or goes, or the order changes).
+
+    One place per list, audience and variant: a newer state of the list replaces the older,
+    so a document saved every second keeps one copy of each list, not one per save.
+    """
+    prefix = _key_prefix(kind, audience_)
+    blocks = "|".join(_block_key(prefix, row.pk, row.version, row.stamp) for row in rows)
+    digest = hashlib.blake2s(blocks.encode(), digest_size=16).hexdigest()
+    return f"list:{prefix}:{document.pk}:{page}", digest
+
+
+@dataclass(frozen=True)
+class CachedList:
+    key: str
+    digest: str
+    html: str | None
+    # The list's blocks as light rows, in order: they stand in for the loaded rows when the
+    # list has to be assembled again and its kind caches each block's HTML.
+    rows: list[LightRow]
+
+
+def cached_lists(
+    document, audience_: str, *, template: str, variant: str = ""
+) -> dict[str, CachedList]:
+    """Each whole-list-cached list of the document page: where it is kept, its HTML if what
+    is kept there is of the blocks as they are now, and its blocks as light rows.
+
+    The list HTML is the list's partial (wrapper and controls included), so it may show only
+    what its blocks, the audience, the time zone, the day and the document's reference decide;
+    `variant` names anything else the page changes in it (an ordering asked for). The page's
+    `template` is part of the place, so changed markup never meets a list kept before.
+    """
+    page = f"{template_stamp(template)}:{variant}"
+    lists = {}
+    for kind in kinds():
+        if kind.light_rows is None or not kind.document_list:
+            continue
+        rows = [LightRow(*row) for row in kind.light_rows(document)]
+        lists[kind.document_list] = (*_list_place(kind, rows, document, audience_, page), rows)
+    found = cache.get_many([key for key, _, _ in lists.values()]) if lists else {}
+    cached = {}
+    for name, (key, digest, rows) in lists.items():
+        kept_digest, html = found.get(key) or (None, None)
+        cached[name] = CachedList(key, digest, html if kept_digest == digest else None, rows)
+    return cached
+
+
+def caches_blocks(list_name: str) -> bool:
+    """Whether each block of the document's list `list_name` has its own HTML cached, so that
+    light rows can stand in for the list's unchanged blocks."""
+    return any(
+        kind.document_list == list_name and kind.fragment_stamp is not None for kind in kinds()
+    )
+
+
+def keep_list(cached: CachedList, html: str) -> None:
+    """Keep a list's HTML rendered after `cached_lists` found none for its blocks as they are."""
+    cache.set(cached.key, (cached.digest, html), FRAGMENT_SECONDS)

@@ -8,12 +8,12 @@ block-form partial and the page script (which gets `page_registry()` as JSON) al
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
 from django.db import models
-from django.db.models import Max
+from django.db.models import Max, Prefetch
 from django.shortcuts import get_object_or_404
 
 from kernel.text import shorten
@@ -93,6 +93,12 @@ class BlockKind:
     # besides its own row, as a short string that changes when that does (a section's images,
     # the cause an item addresses). None: rendered afresh each time.
     fragment_stamp: Callable[[models.Model], str] | None = None
+    # A list whose whole HTML is cached too (kernel.fragments.cached_lists): each block of the
+    # document's list as (pk, version, stamp), in the page's order, read without loading the
+    # rows; the stamp is what `fragment_stamp` says of the loaded row. `document_path` is the
+    # relation the page prefetches the rows through, left out while the list's HTML is reused.
+    light_rows: Callable[[Document], list[tuple[int, int, str]]] | None = None
+    document_path: str | None = None
     # An edit form shown in place of a table row spans this many columns.
     form_row_colspan: int | None = None
     # Kinds whose lists show something of this kind's blocks (causes show the action items
@@ -179,15 +185,51 @@ def page_registry() -> dict[str, dict]:
     return {kind.name: kind.for_page() for kind in _KINDS.values() if kind.editable}
 
 
-def document_prefetch() -> list:
-    return [lookup for kind in _KINDS.values() for lookup in kind.prefetch]
+def document_prefetch(leave_out: Iterable[str] = ()) -> list:
+    """What a document page prefetches, without the lists named in `leave_out` (their HTML is
+    reused whole, so their rows are not needed)."""
+    paths = [kind.document_path for kind in _KINDS.values() if kind.document_list in leave_out]
+    return [
+        lookup
+        for kind in _KINDS.values()
+        for lookup in kind.prefetch
+        if not any(_under(_lookup_path(lookup), path) for path in paths if path)
+    ]
 
 
-def document_lists(document: Document) -> dict[str, list]:
+def block_prefetch(kind: BlockKind) -> list:
+    """What the document page prefetches under the kind's rows (a timeline entry's images),
+    as lookups from the rows themselves: for loading some of them on their own."""
+    if not kind.document_path:
+        return []
+    prefix = f"{kind.document_path}__"
+    found = []
+    for lookup in document_prefetch():
+        path = _lookup_path(lookup)
+        if not path.startswith(prefix):
+            continue
+        if isinstance(lookup, Prefetch):
+            found.append(
+                Prefetch(path.removeprefix(prefix), lookup.queryset, to_attr=lookup.to_attr)
+            )
+        else:
+            found.append(path.removeprefix(prefix))
+    return found
+
+
+def _lookup_path(lookup) -> str:
+    return lookup.prefetch_through if isinstance(lookup, Prefetch) else lookup
+
+
+def _under(lookup: str, path: str) -> bool:
+    return lookup == path or lookup.startswith(f"{path}__")
+
+
+def document_lists(document: Document, leave_out: Iterable[str] = ()) -> dict[str, list]:
     return {
         kind.document_list: kind.document_rows(document)
         for kind in _KINDS.values()
-        if kind.document_list and kind.document_rows
+        if kind.document_list and kind.document_rows and kind.document_list not in leave_out
     }
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from django.http import Http404
 from django.utils import timezone
 
@@ -35,9 +37,12 @@ def incident_for(user, ref: str) -> Incident:
     return _visible(user, Incident.objects.select_related("severity", "team", "postmortem"), ref)
 
 
-def document_for(user, ref: str) -> Incident:
-    """The incident with its whole document, for a user who may see it (404 otherwise)."""
-    return _visible(user, document_queryset(), ref)
+def document_for(user, ref: str, leave_out: Iterable[str] = ()) -> Incident:
+    """The incident with its whole document, for a user who may see it (404 otherwise).
+
+    Lists named in `leave_out` are not loaded: the page reuses their cached HTML.
+    """
+    return _visible(user, document_queryset(leave_out), ref)
 
 
 def document_for_ref(ref: str) -> Incident:
@@ -48,17 +53,17 @@ def document_for_ref(ref: str) -> Incident:
         raise Http404("No incident with that reference") from None
 
 
-def document_queryset():
+def document_queryset(leave_out: Iterable[str] = ()):
     """Incidents with everything their document page shows, in a fixed number of queries."""
     queryset = Incident.objects.select_related("severity", "owner", "team", "postmortem")
-    return queryset.prefetch_related(*document_prefetch())
+    return queryset.prefetch_related(*document_prefetch(leave_out))
 
 
-def document_context(incident: Incident) -> dict:
+def document_context(incident: Incident, leave_out: Iterable[str] = ()) -> dict:
     return {
         "incident": incident,
         "postmortem": incident.postmortem,
-        **document_lists(incident),
+        **document_lists(incident, leave_out),
         "block_kinds": page_registry(),
         "today": timezone.localdate(),
     }

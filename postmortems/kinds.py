@@ -7,7 +7,7 @@ the sections, causes and whys they are shown with.
 
 from __future__ import annotations
 
-from django.db.models import Prefetch
+from django.db.models import Prefetch, Value
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
@@ -62,6 +62,58 @@ def _new_risk(incident, request):
 def _images_stamp(host) -> str:
     """What a block shows of its images: an image added, removed or captioned changes it."""
     return ",".join(f"{image.pk}.{image.version}" for image in host.images.all())
+
+
+def _image_stamps(incident, host: str) -> dict[int, str]:
+    """`_images_stamp` of every block of one kind in a document, read in one query."""
+    stamps: dict[int, list[str]] = {}
+    images = Image.objects.filter(postmortem__incident=incident, **{f"{host}__isnull": False})
+    for host_id, pk, version in images.values_list(host, "pk", "version"):
+        stamps.setdefault(host_id, []).append(f"{pk}.{version}")
+    return {host_id: ",".join(parts) for host_id, parts in stamps.items()}
+
+
+def _light_entries(incident) -> list[tuple[int, int, str]]:
+    images = _image_stamps(incident, "entry")
+    return [
+        (pk, version, images.get(pk, ""))
+        for pk, version in incident.timeline.values_list("pk", "version")
+    ]
+
+
+def _light_causes(incident) -> list[tuple[int, int, str]]:
+    """Each cause with a stamp of what its part of the page shows besides the cause itself:
+    its category's name, its whys and their images, its accepted risks and the action items
+    addressing it (each by id, version and place), read in two queries."""
+    postmortem = incident.postmortem.pk
+    shown: dict[int, list[str]] = {}
+    children = (
+        Why.objects.filter(cause__postmortem=postmortem)
+        .values_list("cause_id", Value("w"), "pk", "version", "position")
+        .union(
+            AcceptedRisk.objects.filter(cause__postmortem=postmortem).values_list(
+                "cause_id", Value("r"), "pk", "version", "position"
+            ),
+            Image.objects.filter(postmortem=postmortem, why__isnull=False).values_list(
+                "why__cause_id", Value("i"), "pk", "version", "why_id"
+            ),
+            Cause.objects.filter(postmortem=postmortem, action_items__isnull=False).values_list(
+                "pk",
+                Value("a"),
+                "action_items__pk",
+                "action_items__version",
+                "action_items__position",
+            ),
+            all=True,
+        )
+    )
+    for cause_id, part, pk, version, place in sorted(children):
+        shown.setdefault(cause_id, []).append(f"{part}{pk}.{version}.{place}")
+    causes = Cause.objects.filter(postmortem=postmortem)
+    return [
+        (pk, version, f"{category or ''}|{','.join(shown.get(pk, ()))}")
+        for pk, version, category in causes.values_list("pk", "version", "category__name")
+    ]
 
 
 def _cause_ids(incident):
@@ -156,6 +208,8 @@ ENTRY = BlockKind(
     fragment_stamp=_images_stamp,
     document_list="timeline",
     document_rows=lambda incident: list(incident.timeline.all()),
+    light_rows=_light_entries,
+    document_path="timeline",
     prefetch=(Prefetch("timeline", TimelineEntry.objects.select_related("added_by")),),
     search=Searchable(incident="incident", body=("text",)),
 )
@@ -182,6 +236,8 @@ CAUSE = BlockKind(
     deletable=True,
     document_list="causes",
     document_rows=lambda incident: list(incident.postmortem.causes.all()),
+    light_rows=_light_causes,
+    document_path="postmortem__causes",
     prefetch=(
         Prefetch(
             "postmortem__causes",

@@ -65,7 +65,7 @@ def _values(source: Incident | dict) -> tuple[dict[str, datetime | None], list[t
         entries = [(e["occurred_at"], e["kind"], e["text"]) for e in source.get("timeline", [])]
     else:
         times = {key: getattr(source, f"{key}_at") for key in MILESTONE_LABELS}
-        entries = [(e.occurred_at, e.kind, e.text) for e in source.timeline.all()]
+        entries = list(source.timeline.values_list("occurred_at", "kind", "text"))
     return times, entries
 
 
@@ -118,7 +118,10 @@ def incident_picture(source: Incident | dict) -> SafeString:
         return render_to_string("postmortems/picture.html", picture_context(source))
     # Drawn once per state of the incident and its timeline (and time zone), then reused by
     # every page load: a long timeline makes it the costliest part of the header.
-    entries = ",".join(f"{e.pk}.{e.version}" for e in source.timeline.all())
+    # The entries' versions only: the page may not have loaded the entries themselves.
+    entries = ",".join(
+        f"{pk}.{version}" for pk, version in source.timeline.values_list("pk", "version")
+    )
     key = "picture:{}:{}:{}:{}:{}:{}".format(
         settings.DATABASES["default"]["NAME"],
         template_stamp("postmortems/picture.html"),

@@ -116,19 +116,40 @@ def _render_list(request, ref: str, kind: BlockKind, block):
 def document(request, ref: str):
     # Read the event position before the document: whatever is saved after this point is
     # replayed when the page's event stream connects, so nothing falls in between.
-    last_event_id = get_bus().last_id(document_channel(incident_for(request.user, ref).pk))
-    incident = document_for(request.user, ref)
-    context = document_context(incident)
+    found = incident_for(request.user, ref)
+    last_event_id = get_bus().last_id(document_channel(found.pk))
+    may_edit = can_edit(request.user, found)
+    audience = fragments.audience(may_edit)
+    quick_wins = request.GET.get("actions") == "quick-wins"
+    # Long lists whose blocks are unchanged since some page showed them are reused whole,
+    # and their rows are not even loaded.
+    cached = fragments.cached_lists(
+        found, audience, template=DOCUMENT, variant="quick-wins" if quick_wins else ""
+    )
+    # A list assembled again from its blocks' cached HTML needs only the changed blocks' rows
+    # (not for a ranking, which reads every item).
+    light = {
+        name: part.rows
+        for name, part in cached.items()
+        if part.html is None
+        and fragments.caches_blocks(name)
+        and not (quick_wins and name == "action_items")
+    }
+    reused = [name for name, part in cached.items() if part.html is not None]
+    incident = document_for(request.user, ref, leave_out=[*reused, *light])
+    context = document_context(incident, leave_out=[*reused, *light])
+    context.update(light)
+    context["cached_lists"] = cached
     context["last_event_id"] = last_event_id
-    context["may_edit"] = can_edit(request.user, incident)
+    context["may_edit"] = may_edit
     context["may_manage"] = can_manage(request.user, incident)
-    if request.GET.get("actions") == "quick-wins" and "action_items" in context:
-        # Each item ranks itself (low effort and high impact first); the sort is stable, so
-        # items of one rank keep the order they were filed in.
-        context["action_items"].sort(key=lambda item: item.quick_win_rank)
+    if quick_wins:
+        if "action_items" in context:  # else their list is reused, sorted as asked
+            # Each item ranks itself (low effort and high impact first); the sort is stable,
+            # so items of one rank keep the order they were filed in.
+            context["action_items"].sort(key=lambda item: item.quick_win_rank)
         context["quick_wins_first"] = True
     lists = {name: context[name] for name in context if isinstance(context[name], list)}
-    audience = fragments.audience(context["may_edit"])
     with fragments.primed(fragments.document_blocks(lists), audience):
         return render(request, DOCUMENT, context)
 

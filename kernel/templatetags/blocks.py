@@ -41,6 +41,35 @@ def block_fragments(context, rows, kind_name: str) -> SafeString:
     )
 
 
+class CachedListNode(template.Node):
+    def __init__(self, name: str, nodelist: template.NodeList):
+        self.name = name
+        self.nodelist = nodelist
+
+    def render(self, context) -> str:
+        cached = (context.get("cached_lists") or {}).get(self.name)
+        if cached is not None and cached.html is not None:
+            return cached.html
+        html = self.nodelist.render(context)
+        if cached is not None:
+            fragments.keep_list(cached, html)
+        return html
+
+
+@register.tag
+def cached_list(parser, token) -> CachedListNode:
+    """`{% cached_list timeline %}…{% endcached_list %}`: the list's whole HTML, reused while
+    none of its blocks changed (see fragments.cached_lists, which the page view asks first).
+    Rendered as it is where the view did not ask."""
+    try:
+        _, name = token.split_contents()
+    except ValueError:
+        raise template.TemplateSyntaxError("cached_list takes the name of a list") from None
+    nodelist = parser.parse(("endcached_list",))
+    parser.delete_first_token()
+    return CachedListNode(name, nodelist)
+
+
 @register.filter
 def markdown(text: str) -> SafeString:
     return mark_safe(render_markdown(text))  # noqa: S308 - nh3 has sanitised it
