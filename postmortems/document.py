@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from django.db.models import prefetch_related_objects
 from django.http import Http404
 from django.utils import timezone
 
@@ -21,6 +22,10 @@ def incident_number(ref: str) -> int:
     return number
 
 
+# What every incident page shows in its header, read with the incident.
+_HEADER = ("severity", "owner", "team", "postmortem")
+
+
 def _visible(user, queryset, ref: str) -> Incident:
     """One incident `user` may see; anyone else is told it does not exist."""
     try:
@@ -34,15 +39,19 @@ def _visible(user, queryset, ref: str) -> Incident:
 
 def incident_for(user, ref: str) -> Incident:
     """The incident a URL names, for a user who may see it (404 for anyone else)."""
-    return _visible(user, Incident.objects.select_related("severity", "team", "postmortem"), ref)
+    return _visible(user, Incident.objects.select_related(*_HEADER), ref)
 
 
-def document_for(user, ref: str, leave_out: Iterable[str] = ()) -> Incident:
-    """The incident with its whole document, for a user who may see it (404 otherwise).
+def document_for(user, ref: str) -> Incident:
+    """The incident with its whole document, for a user who may see it (404 otherwise)."""
+    return _visible(user, document_queryset(), ref)
 
-    Lists named in `leave_out` are not loaded: the page reuses their cached HTML.
-    """
-    return _visible(user, document_queryset(leave_out), ref)
+
+def load_document(incident: Incident, leave_out: Iterable[str] = ()) -> Incident:
+    """The rest of the document of an incident read by `incident_for`, in a fixed number of
+    queries. Lists named in `leave_out` are not loaded: the page reuses their cached HTML."""
+    prefetch_related_objects([incident], *document_prefetch(leave_out))
+    return incident
 
 
 def document_for_ref(ref: str) -> Incident:
@@ -53,10 +62,9 @@ def document_for_ref(ref: str) -> Incident:
         raise Http404("No incident with that reference") from None
 
 
-def document_queryset(leave_out: Iterable[str] = ()):
+def document_queryset():
     """Incidents with everything their document page shows, in a fixed number of queries."""
-    queryset = Incident.objects.select_related("severity", "owner", "team", "postmortem")
-    return queryset.prefetch_related(*document_prefetch(leave_out))
+    return Incident.objects.select_related(*_HEADER).prefetch_related(*document_prefetch())
 
 
 def document_context(incident: Incident, leave_out: Iterable[str] = ()) -> dict:

@@ -13,6 +13,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.template.loader import render_to_string
 from django.utils import timezone
+from django.utils.html import format_html_join
 from django.utils.safestring import SafeString, mark_safe
 
 from incidents.milestones import METRICS
@@ -77,6 +78,19 @@ def _metrics(times: dict[str, datetime | None]) -> list[tuple[str, timedelta | N
     return out
 
 
+def _marker_paths(markers: list[Marker]) -> SafeString:
+    """The markers' SVG, joined here rather than in the template: a long timeline has hundreds
+    of them, and the template's loop and date filter cost more than the rest of the page."""
+    return format_html_join(
+        "",
+        '<path class="marker kind-{}" d="M{} 2v16"><title>{} {}</title></path>',
+        (
+            (marker.kind, marker.x, marker.label, timezone.localtime(marker.when).strftime("%H:%M"))
+            for marker in markers
+        ),
+    )
+
+
 def picture_context(source: Incident | dict) -> dict:
     times, entries = _values(source)
     start = times["started"]
@@ -107,21 +121,24 @@ def picture_context(source: Incident | dict) -> dict:
         "resolved": resolved,
         "spans": spans,
         "markers": markers,
+        "marker_paths": _marker_paths(markers),
         "milestones": milestones,
         "metrics": _metrics(times),
         "kinds": sorted({(m.kind, m.label) for m in markers}),
     }
 
 
-def incident_picture(source: Incident | dict) -> SafeString:
+def incident_picture(source: Incident | dict, versions=None) -> SafeString:
+    """The picture of an incident, or of a reader snapshot. `versions`: the timeline's entries
+    as (id, version), where the page has read them already."""
     if isinstance(source, dict):
         return render_to_string("postmortems/picture.html", picture_context(source))
     # Drawn once per state of the incident and its timeline (and time zone), then reused by
     # every page load: a long timeline makes it the costliest part of the header.
     # The entries' versions only: the page may not have loaded the entries themselves.
-    entries = ",".join(
-        f"{pk}.{version}" for pk, version in source.timeline.values_list("pk", "version")
-    )
+    if versions is None:
+        versions = source.timeline.values_list("pk", "version")
+    entries = ",".join(f"{pk}.{version}" for pk, version in versions)
     key = "picture:{}:{}:{}:{}:{}:{}".format(
         settings.DATABASES["default"]["NAME"],
         template_stamp("postmortems/picture.html"),

@@ -26,7 +26,7 @@ from kernel.history import document_history, history_revert, history_runs
 from kernel.kinds import BlockKind, kind_named
 from kernel.live import document_channel
 from kernel.text import display_name
-from postmortems.document import document_context, document_for, incident_for
+from postmortems.document import document_context, document_for, incident_for, load_document
 from postmortems.forms import PostmortemRequestForm
 from postmortems.requests import postmortem_request
 
@@ -116,15 +116,15 @@ def _render_list(request, ref: str, kind: BlockKind, block):
 def document(request, ref: str):
     # Read the event position before the document: whatever is saved after this point is
     # replayed when the page's event stream connects, so nothing falls in between.
-    found = incident_for(request.user, ref)
-    last_event_id = get_bus().last_id(document_channel(found.pk))
-    may_edit = can_edit(request.user, found)
+    incident = incident_for(request.user, ref)
+    last_event_id = get_bus().last_id(document_channel(incident.pk))
+    may_edit = can_edit(request.user, incident)
     audience = fragments.audience(may_edit)
     quick_wins = request.GET.get("actions") == "quick-wins"
     # Long lists whose blocks are unchanged since some page showed them are reused whole,
     # and their rows are not even loaded.
     cached = fragments.cached_lists(
-        found, audience, template=DOCUMENT, variant="quick-wins" if quick_wins else ""
+        incident, audience, template=DOCUMENT, variant="quick-wins" if quick_wins else ""
     )
     # A list assembled again from its blocks' cached HTML needs only the changed blocks' rows
     # (not for a ranking, which reads every item).
@@ -136,10 +136,12 @@ def document(request, ref: str):
         and not (quick_wins and name == "action_items")
     }
     reused = [name for name, part in cached.items() if part.html is not None]
-    incident = document_for(request.user, ref, leave_out=[*reused, *light])
+    load_document(incident, leave_out=[*reused, *light])
     context = document_context(incident, leave_out=[*reused, *light])
     context.update(light)
     context["cached_lists"] = cached
+    if "timeline" in cached:  # what the header's picture is kept under
+        context["timeline_versions"] = [(row.pk, row.version) for row in cached["timeline"].rows]
     context["last_event_id"] = last_event_id
     context["may_edit"] = may_edit
     context["may_manage"] = can_manage(request.user, incident)

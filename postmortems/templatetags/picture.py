@@ -9,6 +9,7 @@ register = template.Library()
 
 
 @register.simple_tag
-def incident_picture(source) -> SafeString:
-    """`{% incident_picture incident %}`, or a reader snapshot (stakeholder page, PDF)."""
-    return draw(source)
+def incident_picture(source, versions=None) -> SafeString:
+    """`{% incident_picture incident %}`, or a reader snapshot (stakeholder page, PDF).
+    `versions`: the timeline's entries as (id, version), if the page has read them."""
+    return draw(source, versions)
