@@ -127,13 +127,13 @@ def publishable(incident_: Incident, action_owner) -> Incident:
     return incident_
 
 
-def image(incident_: Incident, *, key: str = "impact", caption: str = "") -> Image:
-    """An image row shown with a section; its files are named, not written (uploads are tested
-    through the upload view, against real storage)."""
-    section = Section.objects.get(postmortem__incident=incident_, key=key)
+def image(incident_: Incident, *, key: str = "impact", caption: str = "", **host) -> Image:
+    """An image row shown with a section, or with the block `host` names (entry=, why=); its
+    files are named, not written (uploads are tested through the upload view, against real
+    storage)."""
+    host = host or {"section": Section.objects.get(postmortem__incident=incident_, key=key)}
     return Image.objects.create(
         postmortem=incident_.postmortem,
-        section=section,
         file="images/test.png",
         thumbnail="thumbnails/test.webp",
         format=Image.Format.PNG,
@@ -141,6 +141,7 @@ def image(incident_: Incident, *, key: str = "impact", caption: str = "") -> Ima
         height=360,
         size=1000,
         caption=caption,
+        **host,
     )
 
 

@@ -19,7 +19,7 @@ from incidents.editing import timeline_entry_update
 from incidents.policy import READ_ONLY_GROUP
 from kernel.blocks import block_create, block_delete, block_move
 from postmortems.editing import cause_update, why_update
-from postmortems.models import AcceptedRisk, Cause, CauseCategory, Image, Why
+from postmortems.models import AcceptedRisk, Cause, CauseCategory, Why
 from tests import factories
 
 LISTS = ("timeline", "causes", "actions")
@@ -57,20 +57,6 @@ def document(owner, incident):
     return incident
 
 
-def _image(incident, **host) -> Image:
-    return Image.objects.create(
-        postmortem=incident.postmortem,
-        file="images/test.png",
-        thumbnail="thumbnails/test.webp",
-        format=Image.Format.PNG,
-        width=640,
-        height=360,
-        size=1000,
-        caption="Replica lag graph",
-        **host,
-    )
-
-
 def _first(model, **where):
     return model.objects.filter(**where).order_by("pk").first()
 
@@ -96,12 +82,16 @@ def delete_entry(incident, owner):
 
 
 def image_on_entry(incident, owner):
-    _image(incident, entry=incident.timeline.order_by("pk").first())
+    factories.image(
+        incident, caption="Replica lag graph", entry=incident.timeline.order_by("pk").first()
+    )
     return "Replica lag graph"
 
 
 def image_on_why(incident, owner):
-    _image(incident, why=_first(Why, cause__postmortem__incident=incident))
+    factories.image(
+        incident, caption="Replica lag graph", why=_first(Why, cause__postmortem__incident=incident)
+    )
     return "Replica lag graph"
 
 
