@@ -14,11 +14,14 @@ and with the lists reused (each should be the same number at both sizes).
 from __future__ import annotations
 
 import argparse
+import logging
 import time
 from datetime import timedelta
 
 import httpx
 from live_server import percentile, prepare, uvicorn
+
+logging.getLogger("httpx").setLevel(logging.WARNING)
 
 
 def fill(ref: str, entries: int, actions: int) -> None:
