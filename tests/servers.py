@@ -63,7 +63,7 @@ class AsgiServer:
     behind a proxy."""
 
     def __init__(
-        self, env: dict[str, str], port: int | None = None, startup_seconds: float = 30
+        self, env: dict[str, str], port: int | None = None, startup_seconds: float = 90
     ) -> None:
         self.env = env
         self.port = port or free_port()
@@ -78,16 +78,20 @@ class AsgiServer:
         # instead of waiting for them, as a deploy with a short drain does.
         command += ["--log-level", "warning", "--timeout-graceful-shutdown", "1"]
         self.process = subprocess.Popen(command, cwd=ROOT, env=self.env)
-        # A loaded machine (a shared CI runner) can take a while to import the app.
+        # A loaded machine (a shared CI runner) can take well over half a minute to import the
+        # app; a process that has ended will not start however long it is given.
         deadline = time.monotonic() + self.startup_seconds
-        while time.monotonic() < deadline:
+        while time.monotonic() < deadline and self.process.poll() is None:
             try:
                 urllib.request.urlopen(f"{self.url}/healthz", timeout=1)
                 return
             except OSError:
                 time.sleep(0.1)
+        code = self.process.poll()
         self.stop()
-        pytest.fail("uvicorn did not start")
+        if code is None:
+            pytest.fail(f"uvicorn did not start within {self.startup_seconds:.0f} seconds")
+        pytest.fail(f"uvicorn exited with code {code} before it started")
 
     def stop(self) -> None:
         self.process.terminate()

@@ -88,7 +88,7 @@
     inflight.delete(event.detail.target);
     // Also any element of this request that an earlier swap replaced.
     inflight.forEach(function (_, target) { if (!target.isConnected) inflight.delete(target); });
-    freshForms();
+    behindForms();
     applyPending();
   });
 
@@ -104,7 +104,7 @@
 
   // ---- changes that carry their HTML: swapped in without a request ----------------------
   var pending = new Map();  // element id → the newest change that waits for a form to close
-  var known = new Map();    // block id → the newest version any event announced
+  var known = new Map();    // block id → the newest save any event announced
   var zone = root.dataset.zone || "";
 
   function blockVersion(change) {
@@ -151,22 +151,26 @@
     });
   }
 
-  // A form that arrived older than a version an event announced while it was on its way is
-  // asked for again, before anyone types in it: an Edit always opens on the newest text.
-  function freshForms() {
-    document.querySelectorAll("form.block-form").forEach(function (form) {
+  // A form that arrived older than a save an event announced while it was on its way stays
+  // open: the person may be typing in it already. A section's editor merges the newer text in,
+  // as it merges any save made while it is open; any other form says the block changed, and
+  // its save then shows both versions rather than overwriting.
+  function behindForms() {
+    document.querySelectorAll("form.block-form:not([data-compared])").forEach(function (form) {
+      form.dataset.compared = "1";  // once, on arrival: later saves reach it as events
       var holder = form.closest(".block[id]");
       var version = form.querySelector("input[name=base_version]");
-      if (!holder || !version || form.dataset.touched || holder.id.slice(-4) === "-new") return;
-      if ((known.get(holder.id) || 0) <= Number(version.value)) return;
-      form.dataset.touched = "1";  // ask once
-      htmx.ajax("GET", blockUrl(holder.id) + "edit/", { target: "#" + holder.id, swap: "outerHTML" });
+      if (!holder || !version || holder.id.slice(-4) === "-new") return;
+      var newest = known.get(holder.id);
+      if (!newest || newest.version <= Number(version.value)) return;
+      var editor = editors.get(form.id);
+      if (editor && editor.form === form) {
+        editor.remoteChange(newest);
+      } else {
+        notice(form, newest.by + " saved a newer version of this. Saving shows theirs beside yours.");
+      }
     });
   }
-  document.addEventListener("input", function (event) {
-    var form = event.target.closest && event.target.closest("form.block-form");
-    if (form) form.dataset.touched = "1";
-  });
 
   // Times in an event are rendered in UTC: shown in this browser's zone, as the page shows them.
   function pad(n) { return (n < 10 ? "0" : "") + n; }
@@ -253,8 +257,9 @@
     if (seen.has(key)) return;
     seen.add(key);
     var id = change.kind + "-" + change.id;
-    if (change.action === "saved" && change.version > (known.get(id) || 0)) {
-      known.set(id, change.version);
+    var newest = known.get(id);
+    if (change.action === "saved" && (!newest || change.version > newest.version)) {
+      known.set(id, change);
     }
     var editor = editors.get(id);
     if (editor && change.action === "saved" && document.body.contains(editor.form)) {

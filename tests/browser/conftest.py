@@ -245,14 +245,15 @@ def axe_source() -> str:
 
 
 @pytest.fixture
-def accessible(axe_source) -> Callable[[Page], None]:
-    """Run axe-core on the page as it is now and fail on any WCAG 2 A or AA violation.
+def accessible(axe_source) -> Callable[..., None]:
+    """Run axe-core on the page as it is now and fail on any WCAG 2 A or AA violation:
+    `accessible(page)`, or `accessible(page, within="#entry-7")` for one part of it.
 
     The script is evaluated through the DevTools protocol rather than added as a <script>,
     so the page's Content-Security-Policy stays as strict as it is for people.
     """
 
-    def check(page: Page) -> None:
+    def check(page: Page, within: str | None = None) -> None:
         if not page.evaluate("() => typeof window.axe === 'object'"):
             page.evaluate(axe_source)
         # Judge the page at rest: a note fading out is not text someone has to read mid-fade.
@@ -262,7 +263,8 @@ def accessible(axe_source) -> Callable[[Page], None]:
                 .forEach(animation => animation.finish())"""
         )
         results = page.evaluate(
-            """tags => axe.run(document, {runOnly: {type: "tag", values: tags}})
+            """([tags, within]) => axe.run(within || document,
+                                           {runOnly: {type: "tag", values: tags}})
                 .then(r => ({
                     passes: r.passes.length,
                     violations: r.violations.map(v => ({
@@ -273,7 +275,7 @@ def accessible(axe_source) -> Callable[[Page], None]:
                             + (n.failureSummary || "").replace(/\\s+/g, " ")),
                     })),
                 }))""",
-            AXE_TAGS,
+            [AXE_TAGS, within],
         )
         ARTIFACTS.mkdir(exist_ok=True)
         with (ARTIFACTS / "axe.log").open("a") as log:

@@ -1,5 +1,6 @@
-"""Clicks that race live changes: in two real browsers, an Edit never opens on old text, and
-no form is lost to a change that lands while it is on its way."""
+"""Clicks that race live changes, in two real browsers: an Edit answered after a peer's save
+catches up with it without losing a keystroke typed meanwhile, and no form is lost to a change
+that lands while it is on its way."""
 
 from __future__ import annotations
 
@@ -127,3 +128,157 @@ def test_two_people_editing_one_section_in_turns_keep_every_line(people, open_pa
         region = page.get_by_role("region", name="Incident summary")
         expect(region).to_contain_text(f"Priya {ROUNDS - 1}")
         expect(region).to_contain_text(f"Marcus {ROUNDS - 1}")
+
+
+# The page's htmx requests, kept where the test can read them.
+RECORD_REQUESTS = """() => {
+  window.requests = [];
+  document.addEventListener("htmx:beforeRequest", (event) => requests.push(event.detail.xhr));
+}"""
+# An XMLHttpRequest is done once answered (4) or aborted (0), whether or not htmx said so.
+NOTHING_UNDER_WAY = "() => window.requests.every(request => [0, 4].includes(request.readyState))"
+
+
+def hold_edit_answers(page, url: str) -> list:
+    """Hold every answer to an Edit at `url` on its way to the page, until the test sends it on.
+
+    The server answers at once; what is held is its answer as it was then, with the text of that
+    moment in it, as when the network is slow.
+    """
+    held: list = []
+    page.route(url, lambda route: held.append((route, route.fetch())))
+    return held
+
+
+def let_through(held: list) -> None:
+    for route, answer in held:
+        route.fulfill(response=answer)
+    held.clear()
+
+
+def settle(page, held: list) -> None:
+    """Send every held answer on until the page has no request under way, nor one queued.
+
+    htmx sends a request queued behind another as that one ends, in the same task, so a page
+    seen with nothing under way has nothing waiting either.
+    """
+    for _ in range(200):
+        let_through(held)
+        if page.evaluate(NOTHING_UNDER_WAY):
+            return
+        page.wait_for_timeout(50)
+    raise AssertionError("the page's requests did not end")
+
+
+def open_both_on(incident, priya, marcus, open_page):
+    a, b = open_page(priya), open_page(marcus)
+    a.goto(incident.get_absolute_url())
+    b.goto(incident.get_absolute_url())
+    wait_live(a)
+    wait_live(b)
+    a.evaluate(RECORD_CHANGES)
+    a.evaluate(RECORD_REQUESTS)
+    return a, b
+
+
+def wait_for_the_event_of(page, kind: str, version: int) -> None:
+    page.wait_for_function(
+        "([kind, version]) => window.seenChanges.some("
+        "c => c.kind === kind && c.action === 'saved' && c.version >= version)",
+        arg=[kind, version],
+    )
+
+
+def test_typing_in_an_edit_form_that_opened_behind_a_peer_save_is_never_lost(people, open_page):
+    priya, marcus = people
+    incident = factories.incident(owner=priya, level=1, title="Checkout down")
+    section = summary_section(incident)
+    section.body = "Payments failed."
+    section.save()
+    a, b = open_both_on(incident, priya, marcus, open_page)
+
+    # Priya's Edit, and any Edit her page asks for again, reach her browser only when let through.
+    held = hold_edit_answers(a, f"**/section/{section.pk}/edit/")
+    a.get_by_role("button", name="Edit Incident summary").click()
+    while not held:
+        a.wait_for_timeout(20)
+
+    # Marcus saves the section while Priya's Edit is on its way.
+    form_b = b.get_by_role("form", name="Incident summary")
+    b.get_by_role("button", name="Edit Incident summary").click()
+    form_b.get_by_role("textbox").fill("Marcus wrote this first.\n\nPayments failed.")
+    expect(form_b).to_contain_text("Saved")
+    wait_for_the_event_of(a, "section", Section.objects.get(pk=section.pk).version)
+
+    # Her form opens on the text from before his save, and she types in it at once.
+    let_through(held)
+    form = a.get_by_role("form", name="Incident summary")
+    box = form.get_by_role("textbox")
+    expect(box).to_be_visible()
+    opened = box.element_handle()
+    box.press("Control+End")
+    box.press_sequentially(" Priya typed this.")
+    # Whatever her page asked for meanwhile arrives only now, after her typing.
+    settle(a, held)
+    assert opened.evaluate("box => box.isConnected"), "the form she typed in was replaced"
+
+    both = "Marcus wrote this first.\n\nPayments failed. Priya typed this."
+    expect(box).to_have_value(both)
+    expect(form).to_contain_text("Saved")
+    expect(form.get_by_role("alert")).to_have_count(0)
+    form.get_by_role("button", name="Done").click()
+    expect(form).to_have_count(0)
+    assert Section.objects.get(pk=section.pk).body == both
+    expect(a.get_by_role("region", name="Incident summary")).to_contain_text(both.split("\n")[-1])
+    # Marcus's form, open all along, has her words merged in.
+    expect(form_b.get_by_role("textbox")).to_have_value(both)
+
+
+def test_an_entry_form_that_opened_behind_a_peer_save_keeps_the_typing_and_says_so(
+    people, open_page, accessible, shot
+):
+    priya, marcus = people
+    incident = factories.incident(owner=priya, level=1, title="Checkout down")
+    entry = factories.timeline_entry(incident, minutes=5, text="Paged the database team")
+    a, b = open_both_on(incident, priya, marcus, open_page)
+    his, hers = "Paged the database team and the network team", "Paged the database team at 10:04"
+
+    held = hold_edit_answers(a, f"**/entry/{entry.pk}/edit/")
+    a.locator(f"#entry-{entry.pk}").focus()
+    a.get_by_role("button", name="Edit timeline entry").click()
+    while not held:
+        a.wait_for_timeout(20)
+
+    # Marcus saves the entry while Priya's Edit is on its way.
+    b.locator(f"#entry-{entry.pk}").focus()
+    b.get_by_role("button", name="Edit timeline entry").click()
+    form_b = b.get_by_role("form", name="Timeline entry")
+    form_b.get_by_label("What happened").fill(his)
+    form_b.get_by_role("button", name="Save").click()
+    expect(form_b).to_have_count(0)
+    entry.refresh_from_db()
+    wait_for_the_event_of(a, "entry", entry.version)
+
+    # Her form opens on the entry as it was; she starts typing before anything else arrives.
+    let_through(held)
+    form = a.get_by_role("form", name="Timeline entry")
+    field = form.get_by_label("What happened")
+    expect(field).to_be_visible()
+    opened = field.element_handle()
+    field.fill(hers)
+    settle(a, held)
+    assert opened.evaluate("field => field.isConnected"), "the form she typed in was replaced"
+
+    expect(field).to_have_value(hers)
+    expect(form.get_by_role("status")).to_contain_text("Marcus Webb saved a newer version of this")
+    # The form as a whole: an open entry form stands in the timeline's list in place of its item.
+    accessible(a, within=f"#entry-{entry.pk}")
+    shot(a, "live-race-entry-changed-meanwhile-laptop")
+
+    # Her save meets his: nothing is overwritten, his words are shown beside hers.
+    form.get_by_role("button", name="Save").click()
+    expect(form.get_by_role("alert")).to_contain_text("Someone changed this while you were editing")
+    expect(form.get_by_role("alert")).to_contain_text(his)
+    expect(field).to_have_value(hers)
+    entry.refresh_from_db()
+    assert entry.text == his

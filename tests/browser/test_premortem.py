@@ -20,7 +20,7 @@ BENS = "Nobody has tried the rollback on real data"
 
 @pytest.fixture(scope="module")
 def premortem_server(django_db_setup, django_db_blocker):
-    server = AsgiServer(server_env(DJANGO_DEBUG="true"), startup_seconds=60)
+    server = AsgiServer(server_env(DJANGO_DEBUG="true"))
     server.start()
     yield server
     server.stop()
