@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from datetime import UTC, timedelta
 
@@ -13,7 +14,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django.views.decorators.http import require_GET, require_POST
 
-from hindsight.bus import LOST, PRESENCE_TTL_SECONDS, BusUnavailable, get_bus
+from hindsight.bus import LOST, PRESENCE_TTL_SECONDS, BusUnavailable, MissedTooMuch, get_bus
 from incidents.policy import can_view, require_edit
 from kernel.forms import MAX_VERSION
 from kernel.history import history_sources
@@ -83,30 +84,40 @@ async def document_events(request, ref: str):
     last_id = request.headers.get("Last-Event-ID") or request.GET.get("last_event_id") or ""
     try:
         subscription = await bus.subscribe(channel)
-        missed = await bus.replay(channel, last_id) if last_id else []
     except BusUnavailable as error:
         logger.warning("event stream for %s unavailable: %s", ref, error)
         await sync_to_async(lease.give_back)()
         return HttpResponse("Live updates are unavailable; the page polls instead.", status=503)
 
+    async def catch_up():
+        """What the page missed since its last event, read from the bus as it is sent."""
+        caught_up = 0
+        try:
+            async with contextlib.aclosing(bus.replay(channel, last_id)) as missed:
+                async for event in missed:
+                    if event.data.get("type") != "access":
+                        yield sse_for("change", event, audience)
+                        caught_up += 1
+        except MissedTooMuch:
+            yield sse("reset", {"reason": "missed too much"})
+        yield sse("ready", {"caught_up": caught_up})
+
     async def stream():
         nonlocal audience
         try:
             yield "retry: 3000\n\n"
-            if missed is None:
-                yield sse("reset", {"reason": "missed too much"})
+            if last_id:
+                async for chunk in catch_up():
+                    yield chunk
             else:
-                for event_id, event in missed:
-                    if event.get("type") != "access":
-                        yield sse_for("change", event_id, event, audience)
-            yield sse("ready", {"caught_up": len(missed or ())})
+                yield sse("ready", {"caught_up": 0})
             while True:
                 item = await subscription.get(PING_SECONDS)
                 if item is LOST:
                     return  # the page reconnects, or falls back to polling
                 # Access removed (a header change, a team change, an account switched off):
                 # the stream ends at once rather than at its next reconnect.
-                recheck = item is None or _may_change_access(item[1])
+                recheck = item is None or _may_change_access(item.data)
                 if recheck and not await sync_to_async(_still_visible)(user, incident_id):
                     yield sse("gone", {"reason": "You no longer have access to this incident."})
                     return
@@ -114,12 +125,13 @@ async def document_events(request, ref: str):
                     audience = await sync_to_async(reader_audience)(user, incident_id)
                 if item is None:
                     yield ": ping\n\n"
-                elif item[1].get("type") == "access":
+                elif item.data.get("type") == "access":
                     continue
                 else:
-                    event_id, event = item
-                    name = "presence" if event.get("type") == "presence" else "change"
-                    yield sse_for(name, event_id, event, audience)
+                    name = "presence" if item.data.get("type") == "presence" else "change"
+                    yield sse_for(name, item, audience)
+        except BusUnavailable as error:
+            logger.warning("event stream for %s lost the bus while catching up: %s", ref, error)
         except asyncio.CancelledError:
             raise  # the page went away
         finally:
