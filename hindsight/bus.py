@@ -74,37 +74,57 @@ def _bounded_queue() -> asyncio.Queue:
     return asyncio.Queue(maxsize=settings.HINDSIGHT_STREAM_QUEUE_EVENTS)
 
 
+def _queue_bytes() -> int:
+    return settings.HINDSIGHT_STREAM_QUEUE_BYTES
+
+
 @dataclass(eq=False)
 class Subscription:
     channel: str
     queue: asyncio.Queue = field(default_factory=_bounded_queue)
+    max_bytes: int = field(default_factory=_queue_bytes)
+    queued_bytes: int = 0
     on_close: object = None
     dropped: bool = False
 
     def offer(self, item: LiveEvent | object) -> None:
         """Queue an event for the stream, or LOST for a reader too slow to keep up.
 
-        A reader whose queue is full is cut off rather than held in memory: what was waiting
-        is let go and the stream ends, and its page reconnects and catches up from its last
-        event id (the replayable record has it all).
+        A reader whose queue is full, in events or in bytes, is cut off rather than held in
+        memory: what was waiting is let go and the stream ends, and its page reconnects and
+        catches up from its last event id (the replayable record has it all). One event alone
+        is always taken, however big: a reader keeping up is never cut off.
         """
         if self.dropped:
+            return
+        size = item.size if isinstance(item, LiveEvent) else 0
+        if self.queued_bytes and self.queued_bytes + size > self.max_bytes:
+            self._drop()
             return
         try:
             self.queue.put_nowait(item)
         except asyncio.QueueFull:
-            self.dropped = True
-            while not self.queue.empty():
-                self.queue.get_nowait()
-            self.queue.put_nowait(LOST)
-            logger.info("live bus: dropped a slow reader of %s", self.channel)
+            self._drop()
+            return
+        self.queued_bytes += size
+
+    def _drop(self) -> None:
+        self.dropped = True
+        while not self.queue.empty():
+            self.queue.get_nowait()
+        self.queued_bytes = 0
+        self.queue.put_nowait(LOST)
+        logger.info("live bus: dropped a slow reader of %s", self.channel)
 
     async def get(self, timeout: float) -> LiveEvent | object | None:
         """The next event, None after `timeout` seconds, or LOST."""
         try:
-            return await asyncio.wait_for(self.queue.get(), timeout)
+            item = await asyncio.wait_for(self.queue.get(), timeout)
         except TimeoutError:
             return None
+        if isinstance(item, LiveEvent):
+            self.queued_bytes -= item.size
+        return item
 
     def close(self) -> None:
         if self.on_close:
