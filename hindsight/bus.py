@@ -167,6 +167,10 @@ class InProcessBus:
                 self._unsubscribe(channel, loop, subscription)
         return event_id
 
+    def follows(self, event_id: str, other_id: str) -> bool:
+        """Whether one event of this process's record came after another."""
+        return int(event_id.partition("-")[2]) > int(other_id.partition("-")[2])
+
     def last_id(self, channel: str) -> str:
         with self.lock:
             events = self.events.get(channel)
@@ -268,6 +272,10 @@ class RedisBus:
         except self.errors as error:
             logger.warning("live bus: publish to %s failed: %s", channel, error)
             return None
+
+    def follows(self, event_id: str, other_id: str) -> bool:
+        """Whether one event of a channel's record came after another."""
+        return _stream_id_key(event_id) > _stream_id_key(other_id)
 
     def last_id(self, channel: str) -> str:
         try:

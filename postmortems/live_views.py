@@ -38,6 +38,7 @@ from postmortems.views import editable_kind, list_response
 logger = logging.getLogger(__name__)
 POLL_OVERLAP = timedelta(seconds=5)
 HISTORY_ACTIONS = {"+": "created", "-": "deleted"}
+GONE = {"reason": "You no longer have access to this incident."}
 
 
 def _incident_id_for(user, ref: str) -> int:
@@ -89,45 +90,55 @@ async def document_events(request, ref: str):
         await sync_to_async(lease.give_back)()
         return HttpResponse("Live updates are unavailable; the page polls instead.", status=503)
 
-    async def catch_up():
+    async def may_still_see() -> bool:
+        """Asked again when who may see or edit may have changed; the HTML sent follows."""
+        nonlocal audience
+        if not await sync_to_async(_still_visible)(user, incident_id):
+            return False
+        audience = await sync_to_async(reader_audience)(user, incident_id)
+        return True
+
+    async def caught_up_events():
         """What the page missed since its last event, read from the bus as it is sent."""
-        caught_up = 0
-        try:
+        if last_id:
             async with contextlib.aclosing(bus.replay(channel, last_id)) as missed:
                 async for event in missed:
-                    if event.data.get("type") != "access":
-                        yield sse_for("change", event, audience)
-                        caught_up += 1
-        except MissedTooMuch:
-            yield sse("reset", {"reason": "missed too much"})
-        yield sse("ready", {"caught_up": caught_up})
+                    yield event
 
     async def stream():
-        nonlocal audience
+        # The subscription began before the catch-up, so it may hold events the catch-up sent.
+        caught_up_to = ""
         try:
             yield "retry: 3000\n\n"
-            if last_id:
-                async for chunk in catch_up():
-                    yield chunk
-            else:
-                yield sse("ready", {"caught_up": 0})
+            caught_up = 0
+            try:
+                async with contextlib.aclosing(caught_up_events()) as missed:
+                    async for event in missed:
+                        caught_up_to = event.id
+                        if _may_change_access(event.data) and not await may_still_see():
+                            yield sse("gone", GONE)
+                            return
+                        if event.data.get("type") != "access":
+                            yield sse_for("change", event, audience)
+                            caught_up += 1
+            except MissedTooMuch:
+                yield sse("reset", {"reason": "missed too much"})
+            yield sse("ready", {"caught_up": caught_up})
             while True:
                 item = await subscription.get(PING_SECONDS)
                 if item is LOST:
                     return  # the page reconnects, or falls back to polling
+                if item is not None and caught_up_to and not bus.follows(item.id, caught_up_to):
+                    continue  # sent by the catch-up already
                 # Access removed (a header change, a team change, an account switched off):
                 # the stream ends at once rather than at its next reconnect.
                 recheck = item is None or _may_change_access(item.data)
-                if recheck and not await sync_to_async(_still_visible)(user, incident_id):
-                    yield sse("gone", {"reason": "You no longer have access to this incident."})
+                if recheck and not await may_still_see():
+                    yield sse("gone", GONE)
                     return
-                if recheck:  # may edit no more, or now may: the HTML it is sent follows
-                    audience = await sync_to_async(reader_audience)(user, incident_id)
                 if item is None:
                     yield ": ping\n\n"
-                elif item.data.get("type") == "access":
-                    continue
-                else:
+                elif item.data.get("type") != "access":
                     name = "presence" if item.data.get("type") == "presence" else "change"
                     yield sse_for(name, item, audience)
         except BusUnavailable as error:

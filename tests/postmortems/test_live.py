@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import threading
 from datetime import timedelta
 
@@ -260,6 +261,10 @@ def test_event_stream_catches_up_from_last_event_id(bus, owner, incident):
     assert 'event: ready\ndata: {"caught_up": 1}' in ready
 
 
+def section_saved(version: int) -> dict:
+    return {"type": "block", "kind": "section", "id": 1, "version": version, "action": "saved"}
+
+
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.parametrize("bus", ["redis"], indirect=True)
 def test_a_long_catch_up_sends_every_event_in_order_reading_a_batch_at_a_time(
@@ -267,10 +272,7 @@ def test_a_long_catch_up_sends_every_event_in_order_reading_a_batch_at_a_time(
 ):
     channel = document_channel(incident.pk)
     seen = bus.last_id(channel)
-    published = [
-        bus.publish(channel, {"type": "block", "kind": "section", "id": 1, "version": n})
-        for n in range(1, 108)
-    ]
+    published = [bus.publish(channel, section_saved(version)) for version in range(1, 108)]
     batches = []
     read_batch = RedisBus._replay_batch
 
@@ -304,6 +306,39 @@ def test_a_long_catch_up_sends_every_event_in_order_reading_a_batch_at_a_time(
     assert batches == [50, 50, 7]
     # The next batch is read only once the page has been sent the one before.
     assert batches_read_by_then == [n // 50 + 1 for n in range(107)]
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("bus", ["in-process", "redis"], indirect=True)
+def test_an_event_published_during_a_catch_up_is_sent_once(bus, owner, incident):
+    channel = document_channel(incident.pk)
+    seen = bus.last_id(channel)
+    for version in range(1, 61):
+        bus.publish(channel, section_saved(version))
+    client = AsyncClient()
+    async_to_sync(client.aforce_login)(owner)
+
+    async def reconnect_while_saves_go_on():
+        response = await client.get(
+            f"/incidents/{incident.ref}/events/", headers={"Last-Event-ID": seen}
+        )
+        iterator = aiter(response.streaming_content)
+        chunks = [(await anext(iterator)).decode() for _ in range(2)]  # retry, the first change
+        # Both in what is left to catch up on and on the stream's subscription.
+        await sync_to_async(bus.publish)(channel, section_saved(61))
+        while not chunks[-1].startswith("event: ready"):
+            chunks.append((await anext(iterator)).decode())
+        await sync_to_async(bus.publish)(channel, section_saved(62))
+        while '"version": 62' not in chunks[-1]:
+            chunks.append((await anext(iterator)).decode())
+        await iterator.aclose()
+        return chunks
+
+    chunks = async_to_sync(reconnect_while_saves_go_on)()
+
+    changes = [chunk for chunk in chunks if chunk.startswith("event: change")]
+    versions = [json.loads(chunk.split("data: ", 1)[1])["version"] for chunk in changes]
+    assert versions == list(range(1, 63))
 
 
 @pytest.mark.django_db(transaction=True)
