@@ -19,6 +19,7 @@ import secrets
 import threading
 import time
 from collections import defaultdict, deque
+from collections.abc import AsyncIterator, Callable, Hashable
 from dataclasses import dataclass, field
 
 from django.conf import settings
@@ -28,50 +29,102 @@ logger = logging.getLogger(__name__)
 PREFIX = "hindsight:"
 STREAM_LENGTH = 1000
 PRESENCE_TTL_SECONDS = 20
+# Events read from the record at a time during a catch-up: a page back after a long absence
+# costs one batch in memory, not the whole backlog.
+REPLAY_BATCH = 50
 
 
 class BusUnavailable(Exception):
     """The bus cannot deliver live events right now."""
 
 
+class MissedTooMuch(Exception):
+    """The events after a page's last one can no longer all be told (trimmed, or a restart)."""
+
+
 LOST = object()  # put on a subscription's queue when the bus connection is gone or it fell behind
+
+
+class LiveEvent:
+    """One event as the open streams receive it, decoded once for all of them.
+
+    Every stream of a process that passes the event on sends the same bytes: `encoded` makes
+    them once per key (an event name and audience, say) and keeps them on the event, so they
+    live as long as some stream still has the event to send, and no longer.
+    """
+
+    __slots__ = ("id", "data", "size", "_encoded")
+
+    def __init__(self, event_id: str, data: dict, size: int) -> None:
+        self.id = event_id
+        self.data = data
+        self.size = size  # its length as JSON: what holding it costs, roughly
+        self._encoded: dict[Hashable, bytes] = {}
+
+    def encoded(self, key: Hashable, encode: Callable[[LiveEvent], bytes]) -> bytes:
+        # Two threads asking at once (the in-process bus wakes several event loops) may both
+        # encode; either result is the same, so no lock.
+        text = self._encoded.get(key)
+        if text is None:
+            text = self._encoded[key] = encode(self)
+        return text
 
 
 def _bounded_queue() -> asyncio.Queue:
     return asyncio.Queue(maxsize=settings.HINDSIGHT_STREAM_QUEUE_EVENTS)
 
 
+def _queue_bytes() -> int:
+    return settings.HINDSIGHT_STREAM_QUEUE_BYTES
+
+
 @dataclass(eq=False)
 class Subscription:
     channel: str
     queue: asyncio.Queue = field(default_factory=_bounded_queue)
+    max_bytes: int = field(default_factory=_queue_bytes)
+    queued_bytes: int = 0
     on_close: object = None
     dropped: bool = False
 
-    def offer(self, item) -> None:
+    def offer(self, item: LiveEvent | object) -> None:
         """Queue an event for the stream, or LOST for a reader too slow to keep up.
 
-        A reader whose queue is full is cut off rather than held in memory: what was waiting
-        is let go and the stream ends, and its page reconnects and catches up from its last
-        event id (the replayable record has it all).
+        A reader whose queue is full, in events or in bytes, is cut off rather than held in
+        memory: what was waiting is let go and the stream ends, and its page reconnects and
+        catches up from its last event id (the replayable record has it all). One event alone
+        is always taken, however big: a reader keeping up is never cut off.
         """
         if self.dropped:
+            return
+        size = item.size if isinstance(item, LiveEvent) else 0
+        if self.queued_bytes and self.queued_bytes + size > self.max_bytes:
+            self._drop()
             return
         try:
             self.queue.put_nowait(item)
         except asyncio.QueueFull:
-            self.dropped = True
-            while not self.queue.empty():
-                self.queue.get_nowait()
-            self.queue.put_nowait(LOST)
-            logger.info("live bus: dropped a slow reader of %s", self.channel)
+            self._drop()
+            return
+        self.queued_bytes += size
 
-    async def get(self, timeout: float):
-        """The next (id, event), None after `timeout` seconds, or LOST."""
+    def _drop(self) -> None:
+        self.dropped = True
+        while not self.queue.empty():
+            self.queue.get_nowait()
+        self.queued_bytes = 0
+        self.queue.put_nowait(LOST)
+        logger.info("live bus: dropped a slow reader of %s", self.channel)
+
+    async def get(self, timeout: float) -> LiveEvent | object | None:
+        """The next event, None after `timeout` seconds, or LOST."""
         try:
-            return await asyncio.wait_for(self.queue.get(), timeout)
+            item = await asyncio.wait_for(self.queue.get(), timeout)
         except TimeoutError:
             return None
+        if isinstance(item, LiveEvent):
+            self.queued_bytes -= item.size
+        return item
 
     def close(self) -> None:
         if self.on_close:
@@ -91,23 +144,32 @@ class InProcessBus:
         self.boot = secrets.token_hex(4)
         self.counter = itertools.count(1)
         self.lock = threading.Lock()
-        self.events: dict[str, deque] = defaultdict(lambda: deque(maxlen=STREAM_LENGTH))
+        # (id, event, size): the record keeps no encoding, only streams sending an event do.
+        self.events: dict[str, deque[tuple[str, dict, int]]] = defaultdict(
+            lambda: deque(maxlen=STREAM_LENGTH)
+        )
         self.subscribers: dict[str, set[tuple[asyncio.AbstractEventLoop, Subscription]]] = (
             defaultdict(set)
         )
         self.presence: dict[str, dict[str, dict]] = defaultdict(dict)
 
     def publish(self, channel: str, event: dict) -> str | None:
+        size = len(json.dumps(event))
         with self.lock:
             event_id = f"{self.boot}-{next(self.counter)}"
-            self.events[channel].append((event_id, event))
+            self.events[channel].append((event_id, event, size))
             listeners = list(self.subscribers[channel])
+        live = LiveEvent(event_id, event, size)
         for loop, subscription in listeners:
             try:
-                loop.call_soon_threadsafe(subscription.offer, (event_id, event))
+                loop.call_soon_threadsafe(subscription.offer, live)
             except RuntimeError:  # that loop has closed; its stream is gone
                 self._unsubscribe(channel, loop, subscription)
         return event_id
+
+    def follows(self, event_id: str, other_id: str) -> bool:
+        """Whether one event of this process's record came after another."""
+        return int(event_id.partition("-")[2]) > int(other_id.partition("-")[2])
 
     def last_id(self, channel: str) -> str:
         with self.lock:
@@ -126,20 +188,24 @@ class InProcessBus:
         with self.lock:
             self.subscribers[channel].discard((loop, subscription))
 
-    async def replay(self, channel: str, after_id: str) -> list[tuple[str, dict]] | None:
-        """Events after `after_id`, or None when they cannot all be told (restart, trimmed)."""
+    async def replay(self, channel: str, after_id: str) -> AsyncIterator[LiveEvent]:
+        """The events after `after_id`, oldest first.
+
+        Raises MissedTooMuch when they cannot all be told (a restart, or trimmed since).
+        """
         boot, _, number = after_id.partition("-")
         if boot != self.boot or not number.isdigit():
-            return None
+            raise MissedTooMuch(after_id)
         after = int(number)
         with self.lock:
             events = list(self.events.get(channel, ()))
-        if not events:
-            return [] if after == 0 else None
-        first = int(events[0][0].partition("-")[2])
-        if after < first - 1:
-            return None
-        return [(eid, event) for eid, event in events if int(eid.partition("-")[2]) > after]
+        if not events and after != 0:
+            raise MissedTooMuch(after_id)
+        if events and after < int(events[0][0].partition("-")[2]) - 1:
+            raise MissedTooMuch(after_id)
+        for event_id, event, size in events:
+            if int(event_id.partition("-")[2]) > after:
+                yield LiveEvent(event_id, event, size)
 
     def presence_beat(self, channel: str, member: str, data: dict) -> bool:
         """Record a heartbeat; True when this changes what others see."""
@@ -207,6 +273,10 @@ class RedisBus:
             logger.warning("live bus: publish to %s failed: %s", channel, error)
             return None
 
+    def follows(self, event_id: str, other_id: str) -> bool:
+        """Whether one event of a channel's record came after another."""
+        return _stream_id_key(event_id) > _stream_id_key(other_id)
+
     def last_id(self, channel: str) -> str:
         try:
             entries = self.redis.xrevrange(self._stream(channel), count=1)
@@ -223,24 +293,50 @@ class RedisBus:
         await listener.start()
         return listener.add(channel)
 
-    async def replay(self, channel: str, after_id: str) -> list[tuple[str, dict]] | None:
+    async def replay(self, channel: str, after_id: str) -> AsyncIterator[LiveEvent]:
+        """The events after `after_id`, oldest first, read REPLAY_BATCH at a time.
+
+        A batch is let go before the next is read, so a stream catching up on hundreds of big
+        events holds a few of them, however slowly its page reads. Raises MissedTooMuch when
+        they cannot all be told (trimmed past the page's last event, before or during the
+        catch-up), BusUnavailable when Redis is.
+        """
         try:
-            after = _stream_id_key(after_id)
+            _stream_id_key(after_id)
         except ValueError:
-            return None
+            raise MissedTooMuch(after_id) from None
         import redis.asyncio as aioredis
 
         client = aioredis.Redis.from_url(self.url, socket_timeout=2, socket_connect_timeout=1)
         try:
-            first = await client.xrange(self._stream(channel), count=1)
-            if after != (0, 0) and first and _stream_id_key(first[0][0].decode()) > after:
-                return None  # trimmed past the point the page last saw
-            entries = await client.xrange(self._stream(channel), min=f"({after_id}")
+            while True:
+                entries = await self._replay_batch(client, channel, after_id)
+                for event_id, fields in entries:
+                    after_id = event_id.decode()
+                    raw = fields[b"event"]
+                    yield LiveEvent(after_id, json.loads(raw), len(raw))
+                if len(entries) < REPLAY_BATCH:
+                    return
+                del entries
+        finally:
+            with contextlib.suppress(self.errors):
+                await client.aclose()
+
+    async def _replay_batch(self, client, channel: str, after_id: str) -> list:
+        """The next batch after `after_id`, read with the stream's first entry in one go: if
+        that is past `after_id`, what came between was trimmed and cannot be told."""
+        stream = self._stream(channel)
+        try:
+            async with client.pipeline(transaction=True) as pipe:
+                pipe.xrange(stream, count=1)
+                pipe.xrange(stream, min=f"({after_id}", count=REPLAY_BATCH)
+                first, entries = await pipe.execute()
         except self.errors as error:
             raise BusUnavailable(str(error)) from error
-        finally:
-            await client.aclose()
-        return [(eid.decode(), json.loads(fields[b"event"])) for eid, fields in entries]
+        after = _stream_id_key(after_id)
+        if after != (0, 0) and first and _stream_id_key(first[0][0].decode()) > after:
+            raise MissedTooMuch(after_id)
+        return entries
 
     def _presence_key(self, channel: str) -> str:
         return f"{PREFIX}presence:{channel}"
@@ -337,9 +433,13 @@ class _RedisListener:
                 if message["type"] != "pmessage":
                     continue
                 channel = message["channel"].decode()[offset:]
+                subscriptions = list(self.subscriptions.get(channel, ()))
+                if not subscriptions:
+                    continue  # another process's document: not worth decoding
                 payload = json.loads(message["data"])
-                for subscription in list(self.subscriptions.get(channel, ())):
-                    subscription.offer((payload["id"], payload["event"]))
+                event = LiveEvent(payload["id"], payload["event"], len(message["data"]))
+                for subscription in subscriptions:
+                    subscription.offer(event)
         except self.errors as error:
             logger.warning("live bus: lost the Redis subscription: %s", error)
         except Exception:

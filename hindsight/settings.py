@@ -305,6 +305,9 @@ HINDSIGHT_PDF_WAIT_SECONDS = envint("HINDSIGHT_PDF_WAIT_SECONDS", 20)
 # Events waiting for one slow reader: past this its stream ends, and the page reconnects and
 # catches up from its last event instead of the server holding them.
 HINDSIGHT_STREAM_QUEUE_EVENTS = envint("HINDSIGHT_STREAM_QUEUE_EVENTS", 200)
+# The same in bytes (events carry rendered HTML, tens of KiB each): hundreds of slow readers
+# cannot hold hundreds of MiB between them.
+HINDSIGHT_STREAM_QUEUE_BYTES = envint("HINDSIGHT_STREAM_QUEUE_BYTES", 4 * 1024 * 1024)
 
 # Reminders about overdue action items ("nags"): the daily run's hour, and the time zone that
 # hour and "overdue" are read in; how often an item reminds (a team can choose its own) and

@@ -220,7 +220,9 @@ def link_stream_lease(link_id: int) -> Lease | Refused:
     )
 
 
-async def held_while_streaming(stream: AsyncIterator[str], lease: Lease) -> AsyncIterator[str]:
+async def held_while_streaming(
+    stream: AsyncIterator[str | bytes], lease: Lease
+) -> AsyncIterator[str | bytes]:
     """Pass an event stream through, renewing its lease as it goes and giving it back at the end.
 
     The stream sends something at least every ping, so the lease is renewed well before it

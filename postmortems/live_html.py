@@ -9,12 +9,12 @@ script shows them in the reader's zone, so one rendering serves every zone.
 
 from __future__ import annotations
 
-from collections import OrderedDict
 from datetime import UTC
 
 from django.template.loader import get_template
 from django.utils import timezone
 
+from hindsight.bus import LiveEvent
 from incidents.models import Incident
 from incidents.policy import can_edit
 from kernel import fragments
@@ -81,23 +81,15 @@ def reader_audience(user, incident_id: int) -> str:
         release_connection()
 
 
-# The last events as each audience's stream writes them: hundreds of streams in one process
-# share one encoding of each event instead of encoding it once each.
-_encoded: OrderedDict[tuple[str, str], str] = OrderedDict()
-ENCODED_KEPT = 64
+def sse_for(name: str, event: LiveEvent, audience: str) -> bytes:
+    """The Server-Sent Event for one reader: the HTML of their audience and nothing else.
 
-
-def sse_for(name: str, event_id: str, event: dict, audience: str) -> str:
-    """The Server-Sent Event for one reader: the HTML of their audience and nothing else."""
-    key = (event_id, audience)
-    text = _encoded.get(key) if event_id else None
-    if text is None:
-        html = event.get("html")
-        if isinstance(html, dict):
-            event = {**event, "html": html.get(audience)}
-        text = sse(name, event, event_id)
-        if event_id:
-            _encoded[key] = text
-            if len(_encoded) > ENCODED_KEPT:
-                _encoded.popitem(last=False)
-    return text
+    Made once per event and audience and shared by every stream of the process that sends it.
+    """
+    html = event.data.get("html")
+    if not isinstance(html, dict):
+        return event.encoded(name, lambda e: sse(name, e.data, e.id).encode())
+    return event.encoded(
+        (name, audience),
+        lambda e: sse(name, {**e.data, "html": html.get(audience)}, e.id).encode(),
+    )

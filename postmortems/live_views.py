@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from datetime import UTC, timedelta
 
@@ -13,7 +14,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django.views.decorators.http import require_GET, require_POST
 
-from hindsight.bus import LOST, PRESENCE_TTL_SECONDS, BusUnavailable, get_bus
+from hindsight.bus import LOST, PRESENCE_TTL_SECONDS, BusUnavailable, MissedTooMuch, get_bus
 from incidents.policy import can_view, require_edit
 from kernel.forms import MAX_VERSION
 from kernel.history import history_sources
@@ -37,6 +38,7 @@ from postmortems.views import editable_kind, list_response
 logger = logging.getLogger(__name__)
 POLL_OVERLAP = timedelta(seconds=5)
 HISTORY_ACTIONS = {"+": "created", "-": "deleted"}
+GONE = {"reason": "You no longer have access to this incident."}
 
 
 def _incident_id_for(user, ref: str) -> int:
@@ -59,8 +61,15 @@ def _still_visible(user, incident_id: int) -> bool:
 
 
 def _may_change_access(event: dict) -> bool:
-    """Events after which a stream asks again whether its person may still see the incident."""
-    return event.get("type") == "access" or event.get("kind") == "incident"
+    """Events after which a stream asks again whether its person may still see the incident.
+
+    Not the header read again because a timeline entry changed (its picture marks them): that
+    changes nobody's access, and asking on every one of them costs each open stream two queries
+    per entry saved, and a catch-up two per entry missed.
+    """
+    if event.get("type") == "access":
+        return True
+    return event.get("kind") == "incident" and event.get("action") != "refresh"
 
 
 @require_GET
@@ -83,43 +92,64 @@ async def document_events(request, ref: str):
     last_id = request.headers.get("Last-Event-ID") or request.GET.get("last_event_id") or ""
     try:
         subscription = await bus.subscribe(channel)
-        missed = await bus.replay(channel, last_id) if last_id else []
     except BusUnavailable as error:
         logger.warning("event stream for %s unavailable: %s", ref, error)
         await sync_to_async(lease.give_back)()
         return HttpResponse("Live updates are unavailable; the page polls instead.", status=503)
 
-    async def stream():
+    async def may_still_see() -> bool:
+        """Asked again when who may see or edit may have changed; the HTML sent follows."""
         nonlocal audience
+        if not await sync_to_async(_still_visible)(user, incident_id):
+            return False
+        audience = await sync_to_async(reader_audience)(user, incident_id)
+        return True
+
+    async def caught_up_events():
+        """What the page missed since its last event, read from the bus as it is sent."""
+        if last_id:
+            async with contextlib.aclosing(bus.replay(channel, last_id)) as missed:
+                async for event in missed:
+                    yield event
+
+    async def stream():
+        # The subscription began before the catch-up, so it may hold events the catch-up sent.
+        caught_up_to = ""
         try:
             yield "retry: 3000\n\n"
-            if missed is None:
+            caught_up = 0
+            try:
+                async with contextlib.aclosing(caught_up_events()) as missed:
+                    async for event in missed:
+                        caught_up_to = event.id
+                        if _may_change_access(event.data) and not await may_still_see():
+                            yield sse("gone", GONE)
+                            return
+                        if event.data.get("type") != "access":
+                            yield sse_for("change", event, audience)
+                            caught_up += 1
+            except MissedTooMuch:
                 yield sse("reset", {"reason": "missed too much"})
-            else:
-                for event_id, event in missed:
-                    if event.get("type") != "access":
-                        yield sse_for("change", event_id, event, audience)
-            yield sse("ready", {"caught_up": len(missed or ())})
+            yield sse("ready", {"caught_up": caught_up})
             while True:
                 item = await subscription.get(PING_SECONDS)
                 if item is LOST:
                     return  # the page reconnects, or falls back to polling
+                if item is not None and caught_up_to and not bus.follows(item.id, caught_up_to):
+                    continue  # sent by the catch-up already
                 # Access removed (a header change, a team change, an account switched off):
                 # the stream ends at once rather than at its next reconnect.
-                recheck = item is None or _may_change_access(item[1])
-                if recheck and not await sync_to_async(_still_visible)(user, incident_id):
-                    yield sse("gone", {"reason": "You no longer have access to this incident."})
+                recheck = item is None or _may_change_access(item.data)
+                if recheck and not await may_still_see():
+                    yield sse("gone", GONE)
                     return
-                if recheck:  # may edit no more, or now may: the HTML it is sent follows
-                    audience = await sync_to_async(reader_audience)(user, incident_id)
                 if item is None:
                     yield ": ping\n\n"
-                elif item[1].get("type") == "access":
-                    continue
-                else:
-                    event_id, event = item
-                    name = "presence" if event.get("type") == "presence" else "change"
-                    yield sse_for(name, event_id, event, audience)
+                elif item.data.get("type") != "access":
+                    name = "presence" if item.data.get("type") == "presence" else "change"
+                    yield sse_for(name, item, audience)
+        except BusUnavailable as error:
+            logger.warning("event stream for %s lost the bus while catching up: %s", ref, error)
         except asyncio.CancelledError:
             raise  # the page went away
         finally:

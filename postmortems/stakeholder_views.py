@@ -144,7 +144,7 @@ async def stakeholder_events(request, token: str):
                     return
                 if item is None:
                     yield ": ping\n\n"
-                elif _heard_by(item[1], share_draft=share_draft):
+                elif _heard_by(item.data, share_draft=share_draft):
                     yield "event: change\ndata: {}\n\n"
         finally:
             subscription.close()

@@ -314,8 +314,9 @@ async def premortem_events(request, premortem: int):
                         return
                     yield ": ping\n\n"
                     continue
-                event_id, event = item
-                yield sse("change", event, event_id)
+                yield item.encoded(
+                    "change", lambda event: sse("change", event.data, event.id).encode()
+                )
         except asyncio.CancelledError:
             raise
         finally:

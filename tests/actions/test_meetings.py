@@ -9,7 +9,6 @@ from datetime import UTC, datetime, timedelta
 import icalendar
 import pytest
 import time_machine
-from asgiref.sync import async_to_sync
 from django.core import mail
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -23,6 +22,7 @@ from kernel.history import document_history
 from kernel.live import document_channel
 from kernel.models import Delivery
 from tests import factories
+from tests.live import events_after
 
 pytestmark = pytest.mark.django_db
 HTMX = {"HX-Request": "true"}
@@ -345,7 +345,7 @@ def test_timer_presses_are_in_the_history_and_on_the_event_stream(
     before = in_process_bus.last_id(channel)
     with django_capture_on_commit_callbacks(execute=True):
         press(owner_client, meeting, "start")
-    events = [e for _, e in async_to_sync(in_process_bus.replay)(channel, before)]
+    events = [e for _, e in events_after(in_process_bus, channel, before)]
     assert [(e["kind"], e["id"], e["action"]) for e in events] == [("meeting", meeting.pk, "saved")]
     changes = [c for c in document_history(meeting.incident) if c.kind == "meeting"]
     assert changes[0].who == owner and changes[0].action == "changed"

@@ -10,7 +10,6 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from asgiref.sync import async_to_sync
 from django.utils import timezone
 
 from actions.meetings import meeting_schedule
@@ -20,6 +19,7 @@ from kernel.kinds import kinds
 from kernel.live import document_channel
 from postmortems.models import Section
 from tests import factories
+from tests.live import events_after
 
 pytestmark = pytest.mark.django_db
 HTMX = {"HX-Request": "true"}
@@ -156,7 +156,7 @@ def full_round(kind, block, field, mine, theirs, *, owner_client, owner, inciden
     assert saved.status_code == 200, saved.content.decode()[:500]
     block.refresh_from_db()
     assert (getattr(block, field), block.version) == (mine, 2)
-    events = async_to_sync(in_process_bus.replay)(channel, before)
+    events = events_after(in_process_bus, channel, before)
     # (A change to the incident's details also tells open streams to ask again who may see it.)
     blocks = [e for _, e in events if e.get("type") != "access"]
     assert [(e["kind"], e["id"], e["action"], e["version"]) for e in blocks] == [

@@ -10,7 +10,7 @@ from asgiref.sync import async_to_sync, sync_to_async
 from django.test import AsyncClient
 from django.urls import reverse
 
-from hindsight.bus import InProcessBus
+from hindsight.bus import LOST, InProcessBus
 from kernel.limits import lease_take
 from kernel.live import document_channel
 from postmortems.editing import section_update
@@ -206,3 +206,40 @@ def test_a_slow_reader_is_dropped_and_catches_up_when_it_reconnects(bus, setting
     changes = [chunk for chunk in caught_up if chunk.startswith("event: change")]
     assert len(changes) == 10
     assert '"caught_up": 10' in caught_up[-1]
+
+
+@pytest.mark.parametrize("bus", ["in-process", "redis"], indirect=True)
+def test_a_reader_whose_waiting_events_pass_the_byte_bound_is_dropped(bus, settings, incident):
+    channel = document_channel(incident.pk)
+    # Three events of about 40 KB each, far below the bound in events (200).
+    event = {
+        "type": "block",
+        "kind": "section",
+        "html": {"edit": "e" * 20_000, "read": "r" * 20_000},
+    }
+
+    async def three_unread_events():
+        settings.HINDSIGHT_STREAM_QUEUE_BYTES = 1_000_000
+        roomy = await bus.subscribe(channel)
+        settings.HINDSIGHT_STREAM_QUEUE_BYTES = 100_000
+        tight = await bus.subscribe(channel)
+        for _ in range(3):  # neither page reads any of them
+            await sync_to_async(bus.publish)(channel, event)
+        for _ in range(500):  # the listener hands them over as they arrive
+            if roomy.queue.qsize() == 3 and tight.dropped:
+                break
+            await asyncio.sleep(0.01)
+        outcome = [
+            (subscription.dropped, await subscription.get(timeout=1))
+            for subscription in (roomy, tight)
+        ]
+        roomy.close()
+        tight.close()
+        return outcome
+
+    (roomy_dropped, roomy_next), (tight_dropped, tight_next) = async_to_sync(three_unread_events)()
+
+    assert not roomy_dropped
+    assert roomy_next.data == event
+    assert tight_dropped
+    assert tight_next is LOST  # its stream ends; the page reconnects and catches up

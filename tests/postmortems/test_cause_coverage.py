@@ -6,7 +6,6 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from asgiref.sync import async_to_sync
 from django.core.cache import cache
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -19,6 +18,7 @@ from postmortems.document import document_for_ref
 from postmortems.models import AcceptedRisk
 from postmortems.publishing.checklist import missing, publish_checklist
 from tests import factories
+from tests.live import events_after
 
 pytestmark = pytest.mark.django_db
 HTMX = {"HX-Request": "true"}
@@ -202,7 +202,7 @@ def test_open_pages_reread_the_causes_when_an_action_item_changes(
                 headers=HTMX,
             )
         assert response.status_code == 200
-        events = [e for _, e in async_to_sync(bus.replay)(channel, before)]
+        events = [e for _, e in events_after(bus, channel, before)]
         assert [(e["kind"], e["action"]) for e in events] == [
             ("action", "created"),
             ("cause", "refresh"),

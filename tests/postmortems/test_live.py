@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import threading
 from datetime import timedelta
 
@@ -12,11 +13,12 @@ from django.db import connection, transaction
 from django.test import AsyncClient, Client
 from django.utils import timezone
 
-from hindsight.bus import InProcessBus
+from hindsight.bus import InProcessBus, RedisBus
 from kernel.live import document_channel
 from postmortems.editing import section_update
 from postmortems.models import ConflictCopy, Section
 from tests import factories
+from tests.live import events_after
 
 BASE = "Paragraph one.\n\nParagraph two.\n\nParagraph three."
 
@@ -201,7 +203,7 @@ def test_events_go_out_after_commit_and_never_for_a_rollback(bus, owner, inciden
     assert bus.last_id(channel) == before
 
     summary_with(incident, "Happened", owner)
-    events = async_to_sync(bus.replay)(channel, before)
+    events = events_after(bus, channel, before)
     assert [(e["kind"], e["action"], e["by"]) for _, e in events] == [
         ("section", "saved", "Priya Raman")
     ]
@@ -216,9 +218,9 @@ def test_redis_bus_records_and_replays_events(bus, owner, incident):
     middle = bus.last_id(channel)
     summary_with(incident, "Two", owner)
 
-    events = async_to_sync(bus.replay)(channel, middle)
+    events = events_after(bus, channel, middle)
     assert [e["version"] for _, e in events] == [3]
-    assert len(async_to_sync(bus.replay)(channel, first)) == 2
+    assert len(events_after(bus, channel, first)) == 2
 
 
 def read_events(response, count: int) -> list[str]:
@@ -257,6 +259,86 @@ def test_event_stream_catches_up_from_last_event_id(bus, owner, incident):
     assert retry.startswith("retry:")
     assert "event: change" in missed and '"kind": "section"' in missed
     assert 'event: ready\ndata: {"caught_up": 1}' in ready
+
+
+def section_saved(version: int) -> dict:
+    return {"type": "block", "kind": "section", "id": 1, "version": version, "action": "saved"}
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("bus", ["redis"], indirect=True)
+def test_a_long_catch_up_sends_every_event_in_order_reading_a_batch_at_a_time(
+    bus, owner, incident, monkeypatch
+):
+    channel = document_channel(incident.pk)
+    seen = bus.last_id(channel)
+    published = [bus.publish(channel, section_saved(version)) for version in range(1, 108)]
+    batches = []
+    read_batch = RedisBus._replay_batch
+
+    async def counted(self, *args):
+        entries = await read_batch(self, *args)
+        batches.append(len(entries))
+        return entries
+
+    monkeypatch.setattr(RedisBus, "_replay_batch", counted)
+    client = AsyncClient()
+    async_to_sync(client.aforce_login)(owner)
+
+    async def reconnect():
+        response = await client.get(
+            f"/incidents/{incident.ref}/events/", headers={"Last-Event-ID": seen}
+        )
+        sent, batches_read_by_then = [], []
+        async for chunk in response.streaming_content:
+            text = chunk.decode()
+            if text.startswith("event: ready"):
+                return sent, batches_read_by_then, text
+            if text.startswith("event: change"):
+                sent.append(text.split("id: ", 1)[1].split("\n", 1)[0])
+                batches_read_by_then.append(len(batches))
+        raise AssertionError("the stream ended before it was ready")
+
+    sent, batches_read_by_then, ready = async_to_sync(reconnect)()
+
+    assert sent == published
+    assert '"caught_up": 107' in ready
+    assert batches == [50, 50, 7]
+    # The next batch is read only once the page has been sent the one before.
+    assert batches_read_by_then == [n // 50 + 1 for n in range(107)]
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("bus", ["in-process", "redis"], indirect=True)
+def test_an_event_published_during_a_catch_up_is_sent_once(bus, owner, incident):
+    channel = document_channel(incident.pk)
+    seen = bus.last_id(channel)
+    for version in range(1, 61):
+        bus.publish(channel, section_saved(version))
+    client = AsyncClient()
+    async_to_sync(client.aforce_login)(owner)
+
+    async def reconnect_while_saves_go_on():
+        response = await client.get(
+            f"/incidents/{incident.ref}/events/", headers={"Last-Event-ID": seen}
+        )
+        iterator = aiter(response.streaming_content)
+        chunks = [(await anext(iterator)).decode() for _ in range(2)]  # retry, the first change
+        # Both in what is left to catch up on and on the stream's subscription.
+        await sync_to_async(bus.publish)(channel, section_saved(61))
+        while not chunks[-1].startswith("event: ready"):
+            chunks.append((await anext(iterator)).decode())
+        await sync_to_async(bus.publish)(channel, section_saved(62))
+        while '"version": 62' not in chunks[-1]:
+            chunks.append((await anext(iterator)).decode())
+        await iterator.aclose()
+        return chunks
+
+    chunks = async_to_sync(reconnect_while_saves_go_on)()
+
+    changes = [chunk for chunk in chunks if chunk.startswith("event: change")]
+    versions = [json.loads(chunk.split("data: ", 1)[1])["version"] for chunk in changes]
+    assert versions == list(range(1, 63))
 
 
 @pytest.mark.django_db(transaction=True)

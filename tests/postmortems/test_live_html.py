@@ -12,6 +12,7 @@ from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
+from hindsight.bus import LiveEvent
 from incidents.policy import READ_ONLY_GROUP
 from kernel import fragments
 from kernel.blocks import block_create
@@ -28,7 +29,7 @@ def summary(incident) -> Section:
 
 
 def published(bus, incident) -> list[dict]:
-    return [event for _, event in bus.events[document_channel(incident.pk)]]
+    return [event for _, event, _ in bus.events[document_channel(incident.pk)]]
 
 
 def reader(username: str = "rosa"):
@@ -69,9 +70,19 @@ def test_a_stream_passes_on_only_its_readers_html(
     event = published(bus, incident)[-1]
 
     for audience, other in (("read", "edit"), ("edit", "read")):
-        text = sse_for("change", "7-0", event, audience)
-        sent = json.loads(text.split("data: ", 1)[1])
+        text = sse_for("change", LiveEvent("7-0", event, size=0), audience)
+        sent = json.loads(text.decode().split("data: ", 1)[1])
         assert sent["html"] == event["html"][audience] != event["html"][other]
+
+
+def test_every_stream_of_an_audience_sends_the_same_bytes_made_once():
+    event = LiveEvent("7-0", {"type": "block", "html": {"edit": "<p>e</p>", "read": "<p>r</p>"}}, 0)
+
+    for_readers = [sse_for("change", event, "read") for _ in range(3)]
+    for_editors = sse_for("change", event, "edit")
+
+    assert all(sent is for_readers[0] for sent in for_readers)
+    assert b"<p>r</p>" in for_readers[0] and b"<p>e</p>" in for_editors
 
 
 @pytest.mark.django_db

@@ -55,6 +55,33 @@ def test_removing_a_responder_ends_their_open_stream_at_once(bus, owner, outside
     assert client.get(reverse("document", args=[incident.ref])).status_code == 404
 
 
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("bus", ["in-process", "redis"], indirect=True)
+def test_removing_a_responder_during_their_catch_up_ends_it_there(bus, owner, outsider):
+    incident = factories.incident(owner=owner, private=True)
+    incident.responders.add(outsider)
+    channel = f"incident:{incident.pk}"
+    seen = bus.last_id(channel)
+    for version in range(60):  # more than one batch to catch up on
+        bus.publish(channel, {"type": "block", "kind": "section", "id": 1, "version": version})
+
+    async def catch_up_while_removed():
+        client = AsyncClient()
+        await client.aforce_login(outsider)
+        response = await client.get(
+            reverse("document-events", args=[incident.ref]), headers={"Last-Event-ID": seen}
+        )
+        chunks = response.streaming_content.__aiter__()
+        await chunks.__anext__()  # retry
+        await chunks.__anext__()  # the first event missed
+        await sync_to_async(_remove_responder)(incident, outsider, owner)
+        return await asyncio.wait_for(_all(chunks), timeout=2.0)
+
+    rest = async_to_sync(catch_up_while_removed)()
+    assert rest[-1].startswith(b"event: gone")
+    assert not any(b'"kind": "incident"' in chunk for chunk in rest)  # the header change
+
+
 async def _all(chunks) -> list[bytes]:
     return [chunk async for chunk in chunks]
 
