@@ -26,7 +26,14 @@ from actions.models import (
     ReviewMeeting,
 )
 from kernel.blocks import updater
-from kernel.kinds import BlockKind, Searchable, described, next_position, register
+from kernel.kinds import (
+    BlockKind,
+    Searchable,
+    described,
+    next_position,
+    register,
+    table_row,
+)
 from kernel.text import display_name
 from premortems.live import premortem_channel
 
@@ -99,7 +106,7 @@ ACTION = BlockKind(
             ActionItem.objects.only("pk", "cause_id", "title", "status"),
         ),
     ),
-    form_row_colspan=5,
+    form_holder=table_row(5),
     # The causes section says which action items cover each cause.
     refreshes=("cause",),
     search=Searchable(incident="incident", heading=("title",), body=("outcome", "wont_do_reason")),
