@@ -27,6 +27,7 @@ from actions.models import (
 )
 from kernel.blocks import updater
 from kernel.kinds import (
+    LIST_ITEM,
     BlockKind,
     Searchable,
     described,
@@ -221,6 +222,7 @@ ATTENDEE = BlockKind(
     parent="meeting",
     parent_field="meeting_id",
     deletable=True,
+    form_holder=LIST_ITEM,
 )
 
 DECISION = BlockKind(
@@ -243,6 +245,7 @@ DECISION = BlockKind(
     parent_field="meeting_id",
     siblings=lambda decision: MeetingDecision.objects.filter(meeting=decision.meeting_id),
     deletable=True,
+    form_holder=LIST_ITEM,
     prose_fields=("text",),
     names_expected=lambda decision: False,
 )
@@ -268,6 +271,7 @@ DISSENT = BlockKind(
     parent="meeting",
     parent_field="meeting_id",
     deletable=True,
+    form_holder=LIST_ITEM,
     prose_fields=("text",),
     names_expected=lambda dissent: False,
 )
