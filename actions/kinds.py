@@ -26,7 +26,15 @@ from actions.models import (
     ReviewMeeting,
 )
 from kernel.blocks import updater
-from kernel.kinds import BlockKind, Searchable, described, next_position, register
+from kernel.kinds import (
+    LIST_ITEM,
+    BlockKind,
+    Searchable,
+    described,
+    next_position,
+    register,
+    table_row,
+)
 from kernel.text import display_name
 from premortems.live import premortem_channel
 
@@ -99,7 +107,7 @@ ACTION = BlockKind(
             ActionItem.objects.only("pk", "cause_id", "title", "status"),
         ),
     ),
-    form_row_colspan=5,
+    form_holder=table_row(5),
     # The causes section says which action items cover each cause.
     refreshes=("cause",),
     search=Searchable(incident="incident", heading=("title",), body=("outcome", "wont_do_reason")),
@@ -214,6 +222,7 @@ ATTENDEE = BlockKind(
     parent="meeting",
     parent_field="meeting_id",
     deletable=True,
+    form_holder=LIST_ITEM,
 )
 
 DECISION = BlockKind(
@@ -236,6 +245,7 @@ DECISION = BlockKind(
     parent_field="meeting_id",
     siblings=lambda decision: MeetingDecision.objects.filter(meeting=decision.meeting_id),
     deletable=True,
+    form_holder=LIST_ITEM,
     prose_fields=("text",),
     names_expected=lambda decision: False,
 )
@@ -261,6 +271,7 @@ DISSENT = BlockKind(
     parent="meeting",
     parent_field="meeting_id",
     deletable=True,
+    form_holder=LIST_ITEM,
     prose_fields=("text",),
     names_expected=lambda dissent: False,
 )

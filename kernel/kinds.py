@@ -41,6 +41,30 @@ class Searchable:
 
 
 @dataclass(frozen=True)
+class FormHolder:
+    """The element an edit form is shown in when it replaces a block that a table or a list
+    holds, where a bare form is not allowed: the table keeps only rows, the list only items.
+
+    The holder takes the block's id and its `block` class, so whatever finds a block by either
+    (the page script, `hx-target="closest .block"`) finds the open form the same way.
+    """
+
+    tag: str
+    css_class: str
+    # A table row's one cell spans this many columns.
+    colspan: int | None = None
+
+
+def table_row(colspan: int) -> FormHolder:
+    """For blocks that are rows of a table `colspan` columns wide."""
+    return FormHolder(tag="tr", css_class="form-row", colspan=colspan)
+
+
+# For blocks that are items of a list (`<ol>` or `<ul>`).
+LIST_ITEM = FormHolder(tag="li", css_class="form-item")
+
+
+@dataclass(frozen=True)
 class BlockKind:
     # In URLs, element ids (`<name>-<pk>`), events and history links.
     name: str
@@ -99,8 +123,9 @@ class BlockKind:
     # relation the page prefetches the rows through, left out while the list's HTML is reused.
     light_rows: Callable[[Document], list[tuple[int, int, str]]] | None = None
     document_path: str | None = None
-    # An edit form shown in place of a table row spans this many columns.
-    form_row_colspan: int | None = None
+    # What an edit form is shown in, in place of a block that is a table row or a list item.
+    # None: the form itself takes the block's place.
+    form_holder: FormHolder | None = None
     # Kinds whose lists show something of this kind's blocks (causes show the action items
     # addressing them): open pages re-read those lists when a block of this kind changes.
     refreshes: tuple[str, ...] = ()

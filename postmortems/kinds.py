@@ -15,7 +15,14 @@ from incidents.editing import incident_update, timeline_entry_update
 from incidents.forms import IncidentHeaderForm, NewTimelineEntryForm, TimelineEntryForm
 from incidents.models import Incident, TimelineEntry
 from kernel.blocks import updater
-from kernel.kinds import BlockKind, Searchable, described, next_position, register
+from kernel.kinds import (
+    LIST_ITEM,
+    BlockKind,
+    Searchable,
+    described,
+    next_position,
+    register,
+)
 from postmortems.blameless import ANALYSIS_SECTIONS
 from postmortems.editing import (
     accepted_risk_update,
@@ -204,6 +211,7 @@ ENTRY = BlockKind(
     # The header's picture marks every entry on its time axis.
     refreshes=("incident",),
     deletable=True,
+    form_holder=LIST_ITEM,
     prose_fields=("text",),
     fragment_stamp=_images_stamp,
     document_list="timeline",
@@ -270,6 +278,7 @@ WHY = BlockKind(
     parent_field="cause_id",
     siblings=lambda why: Why.objects.filter(cause=why.cause_id),
     deletable=True,
+    form_holder=LIST_ITEM,
     prose_fields=("question", "answer", "evidence"),
     names_expected=lambda why: False,
     search=Searchable(
@@ -324,6 +333,7 @@ RISK = BlockKind(
     parent_field="cause_id",
     siblings=lambda risk: AcceptedRisk.objects.filter(cause=risk.cause_id),
     deletable=True,
+    form_holder=LIST_ITEM,
     search=Searchable(incident="cause__postmortem__incident", body=("reason",)),
     fragment_stamp=lambda risk: "",
 )

@@ -89,6 +89,8 @@ def _render_form(request, incident, kind: BlockKind, block, form, *, status=200,
         "kind": kind,
         "form_label": kind.form_label(block, new=new),
         "parent_id": kind.parent_id(block),
+        # A new block's form opens outside the table or list, so it needs no holder.
+        "form_holder": None if new else kind.form_holder,
         **extra,
     }
     return render(request, f"{DOCUMENT}#block-form", context, status=status)

@@ -65,6 +65,18 @@
     return el && (el.matches(OPEN_FORMS) || el.querySelector(OPEN_FORMS));
   }
 
+  // The id of the block an edit form stands for: the form's own, or that of the table row or
+  // list item holding it in a table or list (they take the block's id; see kernel.kinds).
+  function blockIdOf(form) {
+    var block = form.closest(".block[id]");
+    return block ? block.id : "";
+  }
+
+  // Where to add something to a block: a table row takes it in its first cell.
+  function inside(block) {
+    return block.tagName === "TR" ? block.cells[0] : block;
+  }
+
   // Requests under way and the elements their answers will replace: an Edit, Add, Delete or
   // Move that was clicked. A live change to such an element waits until the answer is in, so
   // an edit form is never swapped into an element that is no longer on the page.
@@ -163,7 +175,7 @@
       if (!holder || !version || holder.id.slice(-4) === "-new") return;
       var newest = known.get(holder.id);
       if (!newest || newest.version <= Number(version.value)) return;
-      var editor = editors.get(form.id);
+      var editor = editors.get(holder.id);
       if (editor && editor.form === form) {
         editor.remoteChange(newest);
       } else {
@@ -200,7 +212,7 @@
       var badge = document.createElement("span");
       badge.className = "changed-by";
       badge.textContent = "Changed by " + who;
-      el.appendChild(badge);
+      inside(el).appendChild(badge);
       setTimeout(function () { badge.remove(); }, 5000);
     }
     setTimeout(function () { el.classList.remove("live-changed"); }, 2500);
@@ -337,7 +349,7 @@
     if (shared) shared.remove();
     var bar = template.content.firstElementChild.cloneNode(true);
     bar.setAttribute("data-shared", "");
-    (block.tagName === "TR" ? block.cells[0] : block).appendChild(bar);
+    inside(block).appendChild(bar);
   }
   document.addEventListener("focusin", showControls);
   document.addEventListener("mouseover", showControls);
@@ -435,8 +447,12 @@
   var presenceEl = document.getElementById("presence");
 
   function openBlockId() {
-    var form = document.querySelector("form.block-form[id]");
-    return form ? form.id : "";
+    var forms = document.querySelectorAll("form.block-form");
+    for (var i = 0; i < forms.length; i++) {
+      var id = blockIdOf(forms[i]);
+      if (id) return id;
+    }
+    return "";
   }
 
   function renderPresence(people) {
@@ -463,7 +479,7 @@
           var badge = document.createElement("span");
           badge.className = "editing-badge";
           badge.textContent = person.name + " is editing";
-          (block.querySelector(".part-head") || block).appendChild(badge);
+          (block.querySelector(".part-head") || inside(block)).appendChild(badge);
         }
       }
     });
@@ -540,7 +556,7 @@
 
   function Editor(form) {
     this.form = form;
-    this.key = form.id;
+    this.key = blockIdOf(form);
     this.field = form.dataset.autosaveField;
     this.area = form.querySelector("textarea[name=" + this.field + "]");
     this.versionInput = form.querySelector("input[name=base_version]");
@@ -747,15 +763,16 @@
       if (!document.body.contains(editor.form)) editors.delete(key);
     });
     document.querySelectorAll("form.block-form[data-autosave]").forEach(function (form) {
-      if (!editors.has(form.id) || editors.get(form.id).form !== form) {
-        editors.set(form.id, new Editor(form));
+      var key = blockIdOf(form);
+      if (!editors.has(key) || editors.get(key).form !== form) {
+        editors.set(key, new Editor(form));
       }
     });
   }
 
   // With autosave, Save and Cancel both mean "done": flush what is typed, then close.
   document.addEventListener("submit", function (event) {
-    var editor = editors.get(event.target.id);
+    var editor = editors.get(blockIdOf(event.target));
     if (!editor || editor.form !== event.target) return;
     event.preventDefault();
     event.stopPropagation();
@@ -764,7 +781,7 @@
   document.addEventListener("click", function (event) {
     var button = event.target.closest && event.target.closest("[data-cancel]");
     var form = button && button.closest("form[data-autosave]");
-    var editor = form && editors.get(form.id);
+    var editor = form && editors.get(blockIdOf(form));
     if (!editor) return;
     event.preventDefault();
     event.stopPropagation();

@@ -252,6 +252,53 @@ def test_every_page_fits_a_phone(browser, live_url, browser_page, shot, accessib
     signing_in.context.close()
 
 
+def test_an_edit_form_in_a_list_stays_a_list_item(browser_page, shot, accessible):
+    owner = factories.user("priya", first_name="Priya", last_name="Raman")
+    incident = factories.incident(owner=owner, level=2, title="Queue backed up")
+    entry = factories.timeline_entry(incident, minutes=4, text="Consumers stopped acking")
+    cause = factories.cause(incident, statement="The consumers deadlocked", whys=2)
+    why = cause.whys.get(position=1)
+    risk = factories.accepted_risk(cause)
+    page = without_live_updates(browser_page(owner))
+    page.goto(incident.get_absolute_url())
+
+    # Each Edit opens the block's form in its place in its list; the others see who edits it.
+    entry_item = page.locator(f"#entry-{entry.pk}")
+    entry_item.hover()
+    editing_entry = f"editing=entry-{entry.pk}"
+    with page.expect_request(
+        lambda r: r.url.endswith("/presence/") and editing_entry in r.post_data
+    ):
+        entry_item.get_by_role("button", name="Edit timeline entry").click()
+    entry_form = page.get_by_role("form", name="Timeline entry")
+    expect(entry_form).to_be_visible()
+    whys = page.locator(f"#cause-{cause.pk} .whys > li")
+    whys.nth(1).hover()
+    whys.nth(1).get_by_role("button", name="Edit why").click()
+    why_form = page.get_by_role("form", name="Why")
+    expect(why_form).to_be_visible()
+    page.locator(f"#risk-{risk.pk}").get_by_role("button", name="Edit accepted risk").click()
+    risk_form = page.get_by_role("form", name="Accepted risk")
+    expect(risk_form).to_be_visible()
+
+    # The lists hold only list items, and the one under each block's id holds its form.
+    accessible(page)
+    held = [f"entry-{entry.pk}", f"why-{why.pk}", f"risk-{risk.pk}"]
+    for block_id in held:
+        expect(page.locator(f"li#{block_id}.block > form.block-form")).to_have_count(1)
+    expect(whys).to_have_count(2)
+    why_form.scroll_into_view_if_needed()
+    shot(page, "document-forms-in-lists")
+
+    # Cancel and Esc put each block back where its form was.
+    entry_form.get_by_role("button", name="Cancel").click()
+    why_form.get_by_label("Answer: because").press("Escape")
+    risk_form.get_by_role("button", name="Cancel").click()
+    for block_id in held:
+        expect(page.locator(f"li#{block_id}.block:not(.form-item)")).to_have_count(1)
+    expect(page.locator("form.block-form")).to_have_count(0)
+
+
 def test_a_paste_too_long_is_kept_and_named_where_it_was_typed(browser_page, shot):
     owner = factories.user("priya", first_name="Priya", last_name="Raman")
     incident = factories.incident(owner=owner, level=2, title="Search results stale")

@@ -34,6 +34,30 @@ def test_edit_form_carries_the_version(owner_client, incident):
     assert "<html" not in content
 
 
+def test_an_edit_form_stands_in_what_holds_its_block(owner_client, incident):
+    """A list keeps only items and a table only rows: a form replacing one of them is one."""
+    why = factories.cause(incident, whys=1).whys.get()
+    item = factories.action_item(incident)
+    summary = summary_of(incident)
+
+    def opening(*parts):
+        return owner_client.get(url(incident, *parts), headers=HTMX).content.decode().lstrip()
+
+    assert opening("why", why.pk, "edit").startswith(
+        f'<li class="block form-item" id="why-{why.pk}">'
+    )
+    assert opening("action", item.pk, "edit").startswith(
+        f'<tr class="block form-row" id="action-{item.pk}"><td colspan="5">'
+    )
+    assert opening("section", summary.pk, "edit").startswith(
+        f'<form class="block block-form kind-section" id="section-{summary.pk}"'
+    )
+    # A new block's form opens beside its list, not in it.
+    assert opening("entry", "new").startswith(
+        '<form class="block block-form kind-entry" id="entry-new"'
+    )
+
+
 def test_saving_a_section_renders_markdown_and_records_history(owner_client, owner, incident):
     summary = summary_of(incident)
     response = owner_client.post(
