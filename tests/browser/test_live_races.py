@@ -29,12 +29,7 @@ def test_an_edit_answered_after_a_peer_saved_opens_on_the_peer_text(people, open
     priya, marcus = people
     incident = factories.incident(owner=priya, level=1, title="Checkout down")
     section = summary_section(incident)
-    a, b = open_page(priya), open_page(marcus)
-    a.goto(incident.get_absolute_url())
-    b.goto(incident.get_absolute_url())
-    wait_live(a)
-    wait_live(b)
-    a.evaluate(RECORD_CHANGES)
+    a, b = open_both_on(incident, priya, marcus, open_page)
 
     # Priya's Edit is answered by the server at once, but the answer is held back on its way
     # to her browser: it carries the text as it was before Marcus's save below.
